@@ -1,0 +1,1 @@
+"""Cross-cutting pieces: strict JSON parsing, the error shape, health endpoints."""

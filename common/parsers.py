@@ -1,0 +1,113 @@
+"""A strict JSON parser for request bodies.
+
+Python's json module accepts NaN, Infinity, numbers that overflow to infinity (1e999) and repeated
+keys, and recurses without a depth limit of its own; the contract rejects all of these with a 400.
+"""
+
+import json
+import math
+from typing import Any
+
+from django.conf import settings
+from rest_framework.exceptions import ParseError
+from rest_framework.parsers import BaseParser
+
+from common.exceptions import PayloadTooLarge
+
+# The deepest document the schema needs: object -> cells array -> cell object.
+MAX_DEPTH = 3
+
+
+class _Reject(ValueError):
+    pass
+
+
+def _reject_constant(name: str) -> Any:
+    raise _Reject(f"{name} is not a valid JSON number.")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _Reject(f"Number {text[:40]} is too large to be finite.")
+    return value
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _Reject(f'Repeated key "{key[:64]}" in an object.')
+            seen.add(key)
+    return obj
+
+
+def _depth(value: Any) -> int:
+    """Depth of nested containers, iteratively (no recursion on hostile input)."""
+    deepest = 0
+    stack = [(value, 1)]
+    while stack:
+        node, level = stack.pop()
+        if isinstance(node, dict):
+            children = node.values()
+        elif isinstance(node, list):
+            children = node
+        else:
+            continue
+        deepest = max(deepest, level)
+        stack.extend((child, level + 1) for child in children if isinstance(child, (dict, list)))
+    return deepest
+
+
+def loads_strict(raw: bytes) -> Any:
+    """Parse a JSON document by the contract's rules; raise ParseError (400 parse_error) otherwise."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ParseError(f"Body is not valid UTF-8 (byte {exc.start}).") from None
+    if not text.strip():
+        raise ParseError("Body is empty; expected a JSON object.")
+    try:
+        data = json.loads(
+            text,
+            parse_constant=_reject_constant,
+            parse_float=_finite_float,
+            object_pairs_hook=_no_duplicate_keys,
+        )
+    except _Reject as exc:
+        raise ParseError(f"JSON parse error: {exc}") from None
+    except RecursionError:
+        raise ParseError(f"JSON nesting is deeper than {MAX_DEPTH} levels.") from None
+    except ValueError as exc:  # JSONDecodeError, and int() refusing over-long digit strings
+        raise ParseError(f"JSON parse error: {exc}") from None
+    if _depth(data) > MAX_DEPTH:
+        raise ParseError(f"JSON nesting is deeper than {MAX_DEPTH} levels.")
+    return data
+
+
+def read_limited(stream: Any, limit: int) -> bytes:
+    """Read at most `limit` bytes; 413 if the body is larger."""
+    if stream is None:
+        return b""
+    raw = stream.read(limit + 1)
+    if len(raw) > limit:
+        raise PayloadTooLarge()
+    return raw
+
+
+class StrictJSONParser(BaseParser):
+    media_type = "application/json"
+
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: dict[str, Any] | None = None) -> Any:
+        request = (parser_context or {}).get("request")
+        limit = settings.MAX_BODY_BYTES
+        if request is not None:
+            try:
+                declared = int(request.META.get("CONTENT_LENGTH") or 0)
+            except ValueError:
+                declared = 0
+            if declared > limit:
+                raise PayloadTooLarge()
+        return loads_strict(read_limited(stream, limit))

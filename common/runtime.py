@@ -1,0 +1,32 @@
+"""What the process runs on, for the start-up log line and /readyz."""
+
+from urllib.parse import urlsplit, urlunsplit
+
+from django.conf import settings
+
+
+def redact_url(url: str) -> str:
+    """The URL without its password."""
+    parts = urlsplit(url)
+    if parts.password:
+        netloc = f"{parts.username}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+        parts = parts._replace(netloc=netloc)
+    return urlunsplit(parts)
+
+
+def database_description() -> str:
+    db = settings.DATABASES["default"]
+    if db["ENGINE"] == "config.embedded_postgres":
+        return f"embedded PostgreSQL (data in {settings.EMBEDDED_POSTGRES_DATA})"
+    return redact_url(settings.DATABASE_URL)
+
+
+def broker_description() -> str:
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        return "none: reports computed in-process (Celery eager mode)"
+    return redact_url(settings.CELERY_BROKER_URL)
+
+
+def describe_runtime() -> str:
+    cache = redact_url(settings.REDIS_URL) if settings.REDIS_URL else "local memory"
+    return f"database: {database_description()}; broker: {broker_description()}; cache: {cache}"

@@ -1,0 +1,1 @@
+"""Ingestion of battery diagnostic logs."""

@@ -1,0 +1,1 @@
+"""Fleets and their users: tenancy."""

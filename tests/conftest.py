@@ -1,0 +1,46 @@
+"""Fixtures shared by every layer of tests."""
+
+import copy
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+TESTDATA = Path(os.environ.get("BATTERY_TESTDATA", REPO_ROOT.parent / "shared" / "testdata" / "reports.json"))
+
+
+def load_cases() -> list[dict[str, Any]]:
+    if not TESTDATA.exists():
+        return []
+    return json.loads(TESTDATA.read_text())
+
+
+@pytest.fixture
+def sample_log() -> dict[str, Any]:
+    """A valid log (the contract's example pack, 4 cells)."""
+    return {
+        "vehicle_id": "EV-12345",
+        "timestamp": "2025-10-04T10:30:00.000000Z",
+        "cells": [
+            {"id": 0, "voltage": 4.05, "temperature": 35.2},
+            {"id": 1, "voltage": 4.03, "temperature": 36.1},
+            {"id": 2, "voltage": 4.04, "temperature": 35.0},
+            {"id": 3, "voltage": 4.06, "temperature": 34.8},
+        ],
+        "cycle_count": 412,
+        "nominal_capacity_kwh": 60.0,
+        "current_capacity_kwh": 54.9,
+    }
+
+
+@pytest.fixture
+def make_log(sample_log):  # type: ignore[no-untyped-def]
+    def _make(**overrides: Any) -> dict[str, Any]:
+        log = copy.deepcopy(sample_log)
+        log.update(overrides)
+        return log
+
+    return _make
