@@ -1,0 +1,1 @@
+"""Mock battery telemetry: a deterministic log generator and an HTTP fleet simulator."""
