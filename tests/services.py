@@ -1,0 +1,155 @@
+"""Real services for tests that need more than the database: a Redis broker, a web server, a worker.
+
+The broker is CELERY_BROKER_URL when set; otherwise a private redis-server on a spare port when the
+binary is installed. When neither is available, tests that need one skip with the reason, unless
+REQUIRE_BROKER=1 (set by .ci/run), which turns that skip into a failure.
+"""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def broker_reachable(url: str, timeout: float = 2.0) -> str | None:
+    """None when the broker answers, else the reason."""
+    from kombu import Connection
+
+    try:
+        with Connection(url, connect_timeout=timeout) as conn:
+            conn.ensure_connection(max_retries=1, timeout=timeout)
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
+def skip_or_fail(reason: str) -> None:
+    if os.environ.get("REQUIRE_BROKER") == "1":
+        pytest.fail(f"REQUIRE_BROKER=1 but {reason}")
+    pytest.skip(reason)
+
+
+@contextmanager
+def private_redis() -> Iterator[str]:
+    """A throw-away redis-server on a spare loopback port, nothing kept on disk."""
+    port = free_port()
+    workdir = tempfile.mkdtemp(prefix="test-redis-")
+    proc = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+         "--dir", workdir],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"redis://127.0.0.1:{port}/0"
+    try:
+        deadline = time.monotonic() + 10
+        while broker_reachable(url, timeout=0.5) is not None:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("private redis-server did not start")
+            time.sleep(0.1)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+@contextmanager
+def broker() -> Iterator[str]:
+    url = os.environ.get("CELERY_BROKER_URL")
+    if url:
+        reason = broker_reachable(url)
+        if reason:
+            skip_or_fail(f"CELERY_BROKER_URL={url} is unreachable ({reason})")
+        yield url
+    elif shutil.which("redis-server"):
+        with private_redis() as private_url:
+            yield private_url
+    else:
+        skip_or_fail("no broker: CELERY_BROKER_URL is not set and redis-server is not installed")
+
+
+def database_url(settings_dict: dict) -> str:
+    """A DATABASE_URL for subprocesses, naming the database the tests use (the test database)."""
+    user = quote(settings_dict.get("USER") or "postgres", safe="")
+    password = settings_dict.get("PASSWORD") or ""
+    auth = f"{user}:{quote(password, safe='')}@" if password else f"{user}@"
+    host = settings_dict.get("HOST") or ""
+    port = settings_dict.get("PORT") or ""
+    if settings_dict["ENGINE"] == "config.embedded_postgres":
+        from config.embedded_postgres.base import embedded_server_socket_dir
+
+        host, port = embedded_server_socket_dir(), ""
+    netloc_host = quote(host, safe="") if host.startswith("/") else host
+    return f"postgres://{auth}{netloc_host}{':' + str(port) if port else ''}/{settings_dict['NAME']}"
+
+
+def wait_for_http(url: str, proc: subprocess.Popen, timeout: float = 30.0) -> None:
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}")
+        try:
+            if httpx.get(url, timeout=1.0).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{url} did not answer within {timeout} s")
+
+
+def stop(proc: subprocess.Popen, timeout: float = 15.0) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+
+
+def service_env(*, db_url: str, broker_url: str, queue: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=db_url,
+        CELERY_BROKER_URL=broker_url,
+        CELERY_TASK_DEFAULT_QUEUE=queue,
+        DJANGO_SETTINGS_MODULE="config.settings",
+        PYTHONUNBUFFERED="1",
+    )
+    return env
+
+
+def start_worker(env: dict[str, str], queue: str, log_path: Path, concurrency: int = 2) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel=INFO", f"--concurrency={concurrency}",
+         "--pool=prefork", "-Q", queue, "--without-gossip", "--without-mingle", "--without-heartbeat"],
+        cwd=REPO_ROOT, env=env, stdout=log_path.open("wb"), stderr=subprocess.STDOUT,
+    )
+
+
+def start_web(env: dict[str, str], port: int, log_path: Path, workers: int = 2) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind", f"127.0.0.1:{port}",
+         "--workers", str(workers), "--threads", "4", "--worker-class", "gthread", "--timeout", "30"],
+        cwd=REPO_ROOT, env=env, stdout=log_path.open("wb"), stderr=subprocess.STDOUT,
+    )
