@@ -1,6 +1,6 @@
 """One exception handler renders every error in the contract's shape:
 
-    {"error": {"code": "...", "message": "one line", "fields": {"cells[3].voltage": ["..."]}}}
+{"error": {"code": "...", "message": "one line", "fields": {"cells[3].voltage": ["..."]}}}
 """
 
 import logging

@@ -8,8 +8,9 @@ class BatteryReport(models.Model):
     contract's strings, `anomaly_details` the same with figures, `diagnostics` the pack's figures.
     """
 
-    log = models.OneToOneField("diagnostics.DiagnosticLog", on_delete=models.CASCADE, primary_key=True,
-                               related_name="report")
+    log = models.OneToOneField(
+        "diagnostics.DiagnosticLog", on_delete=models.CASCADE, primary_key=True, related_name="report"
+    )
     battery_soh = models.FloatField()
     anomalies = models.JSONField(default=list)
     anomaly_details = models.JSONField(default=list)

@@ -37,7 +37,9 @@ def generate_battery_report(self, log_id: str) -> None:  # type: ignore[no-untyp
         logger.warning("generate_battery_report: log %s does not exist; nothing to do", log_uuid)
     except TRANSIENT_ERRORS as exc:
         if self.request.retries >= self.max_retries:
-            logger.error("generate_battery_report: log %s gave up after %s retries: %s", log_uuid, self.max_retries, exc)
+            logger.error(
+                "generate_battery_report: log %s gave up after %s retries: %s", log_uuid, self.max_retries, exc
+            )
             raise
         raise self.retry(exc=exc, countdown=retry_countdown(self.request.retries)) from exc
     except Exception as exc:

@@ -6,35 +6,42 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('diagnostics', '0001_initial'),
-        ('fleets', '0001_initial'),
+        ("diagnostics", "0001_initial"),
+        ("fleets", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='vehicle',
-            name='fleet',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='vehicles', to='fleets.fleet'),
+            model_name="vehicle",
+            name="fleet",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="vehicles", to="fleets.fleet"
+            ),
         ),
         migrations.AddField(
-            model_name='diagnosticlog',
-            name='vehicle',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='logs', to='diagnostics.vehicle'),
+            model_name="diagnosticlog",
+            name="vehicle",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="logs", to="diagnostics.vehicle"
+            ),
         ),
         migrations.AddIndex(
-            model_name='diagnosticlog',
-            index=django.contrib.postgres.indexes.GinIndex(fields=['cells'], name='diagnosticlog_cells_gin', opclasses=['jsonb_path_ops']),
+            model_name="diagnosticlog",
+            index=django.contrib.postgres.indexes.GinIndex(
+                fields=["cells"], name="diagnosticlog_cells_gin", opclasses=["jsonb_path_ops"]
+            ),
         ),
         migrations.AddIndex(
-            model_name='diagnosticlog',
-            index=models.Index(fields=['status', 'status_changed_at'], name='diagnosticlog_status_idx'),
+            model_name="diagnosticlog",
+            index=models.Index(fields=["status", "status_changed_at"], name="diagnosticlog_status_idx"),
         ),
         migrations.AddConstraint(
-            model_name='diagnosticlog',
-            constraint=models.UniqueConstraint(fields=('vehicle', 'timestamp'), name='diagnosticlog_vehicle_timestamp_uniq'),
+            model_name="diagnosticlog",
+            constraint=models.UniqueConstraint(
+                fields=("vehicle", "timestamp"), name="diagnosticlog_vehicle_timestamp_uniq"
+            ),
         ),
     ]

@@ -5,23 +5,31 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('diagnostics', '0001_initial'),
+        ("diagnostics", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='BatteryReport',
+            name="BatteryReport",
             fields=[
-                ('log', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='report', serialize=False, to='diagnostics.diagnosticlog')),
-                ('battery_soh', models.FloatField()),
-                ('anomalies', models.JSONField(default=list)),
-                ('anomaly_details', models.JSONField(default=list)),
-                ('diagnostics', models.JSONField(default=dict)),
-                ('generated_at', models.DateTimeField()),
+                (
+                    "log",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        primary_key=True,
+                        related_name="report",
+                        serialize=False,
+                        to="diagnostics.diagnosticlog",
+                    ),
+                ),
+                ("battery_soh", models.FloatField()),
+                ("anomalies", models.JSONField(default=list)),
+                ("anomaly_details", models.JSONField(default=list)),
+                ("diagnostics", models.JSONField(default=dict)),
+                ("generated_at", models.DateTimeField()),
             ],
         ),
     ]

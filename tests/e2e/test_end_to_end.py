@@ -38,8 +38,14 @@ def _poll_report(client: httpx.Client, log_id: str) -> dict:
 def test_simulated_fleet_reports_match_the_rules(stack):
     api_user_create(username="fleet-op", fleet_name="e2e-fleet", password="s3cret-pass")
     summary = run_simulation(
-        url=stack.url, username="fleet-op", password="s3cret-pass", vehicles=5, logs_per_vehicle=8,
-        concurrency=4, seed=7, prefix="EV-E2E",
+        url=stack.url,
+        username="fleet-op",
+        password="s3cret-pass",
+        vehicles=5,
+        logs_per_vehicle=8,
+        concurrency=4,
+        seed=7,
+        prefix="EV-E2E",
     )
     assert (summary.sent, summary.accepted, summary.rejected, summary.failed) == (40, 40, 0, 0), summary.format()
 
@@ -47,7 +53,9 @@ def test_simulated_fleet_reports_match_the_rules(stack):
 
     log_ids = [str(pk) for pk in DiagnosticLog.objects.values_list("id", flat=True)]
     assert len(log_ids) == 40
-    with httpx.Client(base_url=stack.url, headers={"Authorization": f"Bearer {_token(stack.url, 'fleet-op', 's3cret-pass')}"}) as client:
+    with httpx.Client(
+        base_url=stack.url, headers={"Authorization": f"Bearer {_token(stack.url, 'fleet-op', 's3cret-pass')}"}
+    ) as client:
         for log_id in log_ids:
             report = _poll_report(client, log_id)
             stored = client.get(f"/api/v1/diagnostics/{log_id}").json()
@@ -62,8 +70,14 @@ def test_simulated_fleet_reports_match_the_rules(stack):
 
     # A second run of the same fleet is all retries: nothing new stored.
     again = run_simulation(
-        url=stack.url, username="fleet-op", password="s3cret-pass", vehicles=5, logs_per_vehicle=8,
-        concurrency=4, seed=7, prefix="EV-E2E",
+        url=stack.url,
+        username="fleet-op",
+        password="s3cret-pass",
+        vehicles=5,
+        logs_per_vehicle=8,
+        concurrency=4,
+        seed=7,
+        prefix="EV-E2E",
     )
     assert again.duplicates == 40 or again.sent == 40
     assert DiagnosticLog.objects.count() in (40, 80)

@@ -24,9 +24,12 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, required=True)
         parser.add_argument("--fleet", default="demo", help="Fleet that owns the vehicles (created if needed).")
         parser.add_argument("--prefix", default="EV-SIM", help="Vehicle id prefix (EV-SIM-00000, ...).")
-        parser.add_argument("--start", default=None,
-                            help="ISO 8601 time of each vehicle's first log (default: histories end before now). "
-                                 "With a fixed start, a rerun is a no-op retry.")
+        parser.add_argument(
+            "--start",
+            default=None,
+            help="ISO 8601 time of each vehicle's first log (default: histories end before now). "
+            "With a fixed start, a rerun is a no-op retry.",
+        )
         parser.add_argument("--no-progress", action="store_true")
 
     def handle(self, *args, **options):  # type: ignore[no-untyped-def]

@@ -38,11 +38,13 @@ Battery health service: {url}
 
 Try it:
   TOKEN=$(curl -s -X POST {url}/api/v1/auth/token -H 'Content-Type: application/json' \\
-          -d '{{"username": "demo", "password": "demo"}}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["access"])')
+          -d '{{"username": "demo", "password": "demo"}}' \\
+          | python3 -c 'import json,sys; print(json.load(sys.stdin)["access"])')
   curl -s -X POST {url}/api/v1/diagnostics -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \\
        -d '{{"vehicle_id": "EV-12345", "timestamp": "2025-10-04T10:30:00Z", "cycle_count": 412,
             "nominal_capacity_kwh": 60.0, "current_capacity_kwh": 54.9,
-            "cells": [{{"id": 0, "voltage": 4.05, "temperature": 35.2}}, {{"id": 1, "voltage": 4.03, "temperature": 36.1}}]}}'
+            "cells": [{{"id": 0, "voltage": 4.05, "temperature": 35.2}},
+                      {{"id": 1, "voltage": 4.03, "temperature": 36.1}}]}}'
   curl -s {url}/api/v1/reports/<log_id> -H "Authorization: Bearer $TOKEN"
 """
         )

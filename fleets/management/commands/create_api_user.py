@@ -18,4 +18,6 @@ class Command(BaseCommand):
         result = api_user_create(username=username, fleet_name=options["fleet"].strip(), password=options["password"])
         verb = "Created" if result.user_created else "Updated"
         fleet_note = " (new fleet)" if result.fleet_created else ""
-        self.stdout.write(self.style.SUCCESS(f"{verb} user {result.user.username} in fleet {result.fleet.name}{fleet_note}"))
+        self.stdout.write(
+            self.style.SUCCESS(f"{verb} user {result.user.username} in fleet {result.fleet.name}{fleet_note}")
+        )

@@ -54,5 +54,3 @@ class Command(BaseCommand):
         except ParseError as exc:
             self.stderr.write(f"Invalid diagnostic log: {exc.detail}")
             sys.exit(EXIT_INVALID)
-
-
