@@ -1,12 +1,12 @@
 from django.contrib import admin
 from django.urls import include, path
-from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from common.views import healthz, readyz
+from fleets.apis import TokenObtainApi, TokenRefreshApi
 
 api_v1 = [
-    path("auth/token", TokenObtainPairView.as_view(), name="token-obtain"),
-    path("auth/token/refresh", TokenRefreshView.as_view(), name="token-refresh"),
+    path("auth/token", TokenObtainApi.as_view(), name="token-obtain"),
+    path("auth/token/refresh", TokenRefreshApi.as_view(), name="token-refresh"),
     path("", include("diagnostics.urls")),
     path("", include("reports.urls")),
 ]

@@ -64,7 +64,8 @@ def enqueue_report(log_id: uuid.UUID) -> None:
     """Publish the report task. Called after commit; the sweeper re-enqueues if publishing fails."""
     from reports.tasks import generate_battery_report
 
-    generate_battery_report.apply_async(args=[str(log_id)])
+    # No publish retries: a request must not wait on a dead broker (the sweeper is the retry).
+    generate_battery_report.apply_async(args=[str(log_id)], retry=False)
 
 
 def diagnostic_log_ingest(*, fleet_id: int, data: dict[str, Any]) -> IngestResult:

@@ -4,9 +4,10 @@ import json
 import logging
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
+from functools import partial
 
 from django.db import connection, transaction
-from django.db.models import F
 from django.utils import timezone
 
 from diagnostics.models import DiagnosticLog, ProcessingStatus
@@ -15,6 +16,7 @@ from reports.models import BatteryReport
 
 logger = logging.getLogger(__name__)
 _REPORT_TABLE = BatteryReport._meta.db_table
+_LOG_TABLE = DiagnosticLog._meta.db_table
 
 
 class LogNotFound(Exception):
@@ -27,11 +29,19 @@ class ReportOutcome:
     created: bool
 
 
-def battery_report_mark_processing(*, log_id: uuid.UUID) -> None:
-    """Count an attempt and mark the log as being processed (unless already completed)."""
-    DiagnosticLog.objects.filter(pk=log_id).exclude(status=ProcessingStatus.COMPLETED).update(
-        status=ProcessingStatus.PROCESSING, attempts=F("attempts") + 1, status_changed_at=timezone.now()
-    )
+def battery_report_mark_processing(*, log_id: uuid.UUID) -> int | None:
+    """Count an attempt and mark the log as being processed.
+
+    Returns the attempt number, or None when there is nothing to do (log unknown, completed or failed).
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {_LOG_TABLE} SET status = %s, attempts = attempts + 1, status_changed_at = now() "
+            "WHERE id = %s AND status IN (%s, %s) RETURNING attempts",
+            [ProcessingStatus.PROCESSING, log_id, ProcessingStatus.PENDING, ProcessingStatus.PROCESSING],
+        )
+        row = cursor.fetchone()
+    return row[0] if row else None
 
 
 def battery_report_generate(*, log_id: uuid.UUID) -> ReportOutcome:
@@ -69,3 +79,31 @@ def battery_report_fail(*, log_id: uuid.UUID, reason: str) -> None:
     DiagnosticLog.objects.filter(pk=log_id).exclude(status=ProcessingStatus.COMPLETED).update(
         status=ProcessingStatus.FAILED, error=reason[:2000], status_changed_at=timezone.now()
     )
+
+
+def stale_logs_requeue(*, older_than_s: float, limit: int = 1000) -> list[uuid.UUID]:
+    """Re-enqueue logs left `pending` or `processing` for longer than `older_than_s` seconds.
+
+    The broker is a hint, the database the record: a publish lost to a broker outage, a flushed queue
+    or a worker killed mid-task leaves its log here, and this brings it back. Safe with several
+    sweepers at once: rows another sweeper holds are skipped (SKIP LOCKED), and requeued rows get a
+    fresh `status_changed_at`, so the next sweep leaves them alone for another threshold.
+    """
+    from diagnostics.services import enqueue_report
+
+    now = timezone.now()
+    cutoff = now - timedelta(seconds=older_than_s)
+    with transaction.atomic():
+        ids = list(
+            DiagnosticLog.objects.select_for_update(skip_locked=True)
+            .filter(status__in=[ProcessingStatus.PENDING, ProcessingStatus.PROCESSING], status_changed_at__lt=cutoff)
+            .order_by("status_changed_at")
+            .values_list("id", flat=True)[:limit]
+        )
+        if ids:
+            DiagnosticLog.objects.filter(pk__in=ids).update(status_changed_at=now)
+            for log_id in ids:
+                transaction.on_commit(partial(enqueue_report, log_id), robust=True)
+    if ids:
+        logger.warning("sweeper: re-enqueued %d stale log(s)", len(ids))
+    return ids

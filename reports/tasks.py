@@ -5,9 +5,16 @@ import random
 import uuid
 
 from celery import shared_task
+from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
-from reports.services import LogNotFound, battery_report_fail, battery_report_generate, battery_report_mark_processing
+from reports.services import (
+    LogNotFound,
+    battery_report_fail,
+    battery_report_generate,
+    battery_report_mark_processing,
+    stale_logs_requeue,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -15,10 +22,13 @@ logger = logging.getLogger(__name__)
 TRANSIENT_ERRORS = (OperationalError, InterfaceError)
 MAX_RETRIES = 5
 RETRY_BACKOFF_MAX_S = 60
+# Every run that reaches the database counts an attempt: retries, redeliveries after a lost worker,
+# sweeper re-enqueues. A log that has used them all is a poison log: marked failed, the queue flows on.
+MAX_ATTEMPTS = 8
 
 
 def retry_countdown(retries: int) -> float:
-    """Exponential backoff with jitter: 1, 2, 4 ... seconds, capped at RETRY_BACKOFF_MAX_S."""
+    """Exponential backoff with jitter: about 1, 2, 4 ... seconds, never above RETRY_BACKOFF_MAX_S."""
     base = min(2**retries, RETRY_BACKOFF_MAX_S)
     return base / 2 + random.uniform(0, base / 2)
 
@@ -31,18 +41,29 @@ def generate_battery_report(self, log_id: str) -> None:  # type: ignore[no-untyp
         logger.error("generate_battery_report: malformed log id %r dropped", log_id)
         return
     try:
-        battery_report_mark_processing(log_id=log_uuid)
+        attempt = battery_report_mark_processing(log_id=log_uuid)
+        if attempt is None:
+            return  # unknown, already completed or failed: a repeated delivery costs one UPDATE
+        if attempt > MAX_ATTEMPTS:
+            battery_report_fail(log_id=log_uuid, reason=f"Gave up after {MAX_ATTEMPTS} attempts.")
+            logger.error("generate_battery_report: log %s failed after %s attempts", log_uuid, MAX_ATTEMPTS)
+            return
         battery_report_generate(log_id=log_uuid)
     except LogNotFound:
         logger.warning("generate_battery_report: log %s does not exist; nothing to do", log_uuid)
     except TRANSIENT_ERRORS as exc:
         if self.request.retries >= self.max_retries:
-            logger.error(
-                "generate_battery_report: log %s gave up after %s retries: %s", log_uuid, self.max_retries, exc
-            )
-            raise
+            # The log stays pending/processing; the sweeper brings it back once the database is.
+            logger.error("generate_battery_report: log %s: %s retries used: %s", log_uuid, self.max_retries, exc)
+            return
         raise self.retry(exc=exc, countdown=retry_countdown(self.request.retries)) from exc
     except Exception as exc:
         # A log the rules cannot process is a terminal failure: keep the reason, let the queue flow.
         logger.exception("generate_battery_report: log %s failed", log_uuid)
         battery_report_fail(log_id=log_uuid, reason=f"{type(exc).__name__}: {exc}")
+
+
+@shared_task(name="reports.sweep_stale_logs", acks_late=True, ignore_result=True)
+def sweep_stale_logs() -> int:
+    """Periodic (Celery beat): re-enqueue logs stuck in pending/processing past the threshold."""
+    return len(stale_logs_requeue(older_than_s=settings.SWEEPER_STALE_AFTER_S))

@@ -44,3 +44,12 @@ def make_log(sample_log):  # type: ignore[no-untyped-def]
         return log
 
     return _make
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():  # type: ignore[no-untyped-def]
+    """Rate-limit counters live in the cache; every test starts with none."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
