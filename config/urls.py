@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from common.views import healthz, readyz
 from fleets.apis import TokenObtainApi, TokenRefreshApi
@@ -9,6 +10,8 @@ api_v1 = [
     path("auth/token/refresh", TokenRefreshApi.as_view(), name="token-refresh"),
     path("", include("diagnostics.urls")),
     path("", include("reports.urls")),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
 ]
 
 urlpatterns = [

@@ -1,17 +1,24 @@
 """HTTP interface of ingestion: validate, make one service call, serialize."""
 
 from django.conf import settings
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.exceptions import NotFound
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from common.openapi import AUTHENTICATED_ERRORS, INGEST_RESPONSE, error_responses
 from common.request import json_body
 from common.uuids import uuid_or_404
 from diagnostics.models import ProcessingStatus
 from diagnostics.selectors import diagnostic_log_get
-from diagnostics.serializers import format_timestamp, validate_log
+from diagnostics.serializers import (
+    DiagnosticLogOutputSerializer,
+    DiagnosticLogSerializer,
+    format_timestamp,
+    validate_log,
+)
 from diagnostics.services import diagnostic_log_ingest, diagnostic_log_status
 from fleets.permissions import IsFleetMember
 
@@ -25,6 +32,15 @@ class DiagnosticLogIngestApi(APIView):
 
     permission_classes = [IsAuthenticated, IsFleetMember]
 
+    @extend_schema(
+        operation_id="diagnostics_create",
+        request=DiagnosticLogSerializer,
+        responses={
+            202: OpenApiResponse(INGEST_RESPONSE, description="Accepted and committed; Location names the report."),
+            200: OpenApiResponse(INGEST_RESPONSE, description="A same-content retry: the original log_id."),
+            **error_responses(400, 409, 413, 415, *AUTHENTICATED_ERRORS),
+        },
+    )
     def post(self, request: Request) -> Response:
         data = validate_log(json_body(request))
         result = diagnostic_log_ingest(fleet_id=request.user.fleet_id, data=data)
@@ -47,6 +63,10 @@ class DiagnosticLogDetailApi(APIView):
 
     permission_classes = [IsAuthenticated, IsFleetMember]
 
+    @extend_schema(
+        operation_id="diagnostics_retrieve",
+        responses={200: DiagnosticLogOutputSerializer, **error_responses(404, *AUTHENTICATED_ERRORS)},
+    )
     def get(self, request: Request, log_id: str) -> Response:
         log = diagnostic_log_get(log_id=uuid_or_404(log_id), fleet_id=request.user.fleet_id)
         if log is None:

@@ -11,6 +11,7 @@ from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 VEHICLE_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
@@ -33,6 +34,7 @@ def _fmt(bound: float) -> str:
     return f"{bound:g}"
 
 
+@extend_schema_field({"type": "number"})
 class StrictNumberField(serializers.Field):
     """A finite JSON number within [minimum, maximum] (or above an exclusive minimum)."""
 
@@ -58,6 +60,7 @@ class StrictNumberField(serializers.Field):
         return value
 
 
+@extend_schema_field({"type": "integer"})
 class StrictIntegerField(serializers.Field):
     """A JSON integer within [minimum, maximum]; 412.0 is accepted as 412, 412.5 and true are not."""
 
@@ -76,6 +79,7 @@ class StrictIntegerField(serializers.Field):
         return value
 
 
+@extend_schema_field({"type": "string", "pattern": VEHICLE_ID_RE.pattern, "minLength": 1, "maxLength": 64})
 class VehicleIdField(serializers.Field):
     def to_internal_value(self, data: Any) -> str:
         if not isinstance(data, str):
@@ -109,6 +113,7 @@ def parse_timestamp(data: Any) -> datetime:
         raise serializers.ValidationError("Is out of range.") from None
 
 
+@extend_schema_field({"type": "string", "format": "date-time", "description": "ISO 8601 with an offset."})
 class TimestampField(serializers.Field):
     def to_internal_value(self, data: Any) -> datetime:
         value = parse_timestamp(data)
@@ -137,6 +142,19 @@ def _check_number(value: Any, low: float, high: float) -> str | None:
     return None
 
 
+CELL_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "integer", "minimum": 0},
+        "voltage": {"type": "number", "minimum": VOLTAGE_RANGE_V[0], "maximum": VOLTAGE_RANGE_V[1]},
+        "temperature": {"type": "number", "minimum": TEMPERATURE_RANGE_C[0], "maximum": TEMPERATURE_RANGE_C[1]},
+    },
+    "required": ["id", "voltage", "temperature"],
+    "additionalProperties": False,
+}
+
+
+@extend_schema_field({"type": "array", "minItems": 1, "maxItems": MAX_CELLS, "items": CELL_SCHEMA})
 class CellsField(serializers.Field):
     """1-1024 cells {id, voltage, temperature}; ids exactly 0..n-1; returned sorted by id.
 
@@ -209,3 +227,23 @@ def validate_log(data: Any) -> dict[str, Any]:
     serializer = DiagnosticLogSerializer(data=data)
     serializer.is_valid(raise_exception=True)
     return dict(serializer.validated_data)
+
+
+class CellOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    voltage = serializers.FloatField()
+    temperature = serializers.FloatField()
+
+
+class DiagnosticLogOutputSerializer(serializers.Serializer):
+    """GET /api/v1/diagnostics/<log_id> (for the OpenAPI schema; the view builds the same dict)."""
+
+    log_id = serializers.UUIDField()
+    vehicle_id = serializers.CharField()
+    timestamp = serializers.DateTimeField()
+    cells = CellOutputSerializer(many=True)
+    cycle_count = serializers.IntegerField()
+    nominal_capacity_kwh = serializers.FloatField()
+    current_capacity_kwh = serializers.FloatField()
+    received_at = serializers.DateTimeField()
+    status = serializers.ChoiceField(choices=["pending", "processing", "completed", "failed"])

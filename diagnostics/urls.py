@@ -1,8 +1,8 @@
-from django.urls import re_path
+from django.urls import path
 
 from diagnostics.apis import DiagnosticLogDetailApi, DiagnosticLogIngestApi
 
 urlpatterns = [
-    re_path(r"^diagnostics/?$", DiagnosticLogIngestApi.as_view(), name="diagnostics-ingest"),
-    re_path(r"^diagnostics/(?P<log_id>[^/]+)/?$", DiagnosticLogDetailApi.as_view(), name="diagnostics-detail"),
+    path("diagnostics", DiagnosticLogIngestApi.as_view(), name="diagnostics-ingest"),
+    path("diagnostics/<str:log_id>", DiagnosticLogDetailApi.as_view(), name="diagnostics-detail"),
 ]

@@ -1,17 +1,20 @@
 """HTTP interface of reports."""
 
 from django.conf import settings
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.exceptions import NotFound
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from common.openapi import AUTHENTICATED_ERRORS, PROCESSING_RESPONSE, error_responses
 from common.uuids import uuid_or_404
 from diagnostics.models import ProcessingStatus
 from diagnostics.serializers import format_timestamp
 from fleets.permissions import IsFleetMember
 from reports.selectors import report_get
+from reports.serializers import REPORT_OK_RESPONSE
 
 
 class BatteryReportDetailApi(APIView):
@@ -19,6 +22,14 @@ class BatteryReportDetailApi(APIView):
 
     permission_classes = [IsAuthenticated, IsFleetMember]
 
+    @extend_schema(
+        operation_id="reports_retrieve",
+        responses={
+            200: OpenApiResponse(REPORT_OK_RESPONSE, description="The report, or status failed with the reason."),
+            202: OpenApiResponse(PROCESSING_RESPONSE, description="Not computed yet; see Retry-After."),
+            **error_responses(404, *AUTHENTICATED_ERRORS),
+        },
+    )
     def get(self, request: Request, log_id: str) -> Response:
         row = report_get(log_id=uuid_or_404(log_id), fleet_id=request.user.fleet_id)
         if row is None:

@@ -1,7 +1,7 @@
-from django.urls import re_path
+from django.urls import path
 
 from reports.apis import BatteryReportDetailApi
 
 urlpatterns = [
-    re_path(r"^reports/(?P<log_id>[^/]+)/?$", BatteryReportDetailApi.as_view(), name="reports-detail"),
+    path("reports/<str:log_id>", BatteryReportDetailApi.as_view(), name="reports-detail"),
 ]

@@ -52,4 +52,3 @@ def _fresh_rate_limits():  # type: ignore[no-untyped-def]
     from django.core.cache import cache
 
     cache.clear()
-    yield

@@ -12,8 +12,12 @@ class Command(BaseCommand):
     help = "Re-enqueue report tasks of logs left pending/processing longer than the threshold."
 
     def add_arguments(self, parser):  # type: ignore[no-untyped-def]
-        parser.add_argument("--older-than", type=float, default=None,
-                            help=f"Seconds (default SWEEPER_STALE_AFTER_S = {settings.SWEEPER_STALE_AFTER_S}).")
+        parser.add_argument(
+            "--older-than",
+            type=float,
+            default=None,
+            help=f"Seconds (default SWEEPER_STALE_AFTER_S = {settings.SWEEPER_STALE_AFTER_S}).",
+        )
         parser.add_argument("--loop", type=float, default=0, help="Repeat every N seconds (0: run once).")
         parser.add_argument("--limit", type=int, default=1000)
 

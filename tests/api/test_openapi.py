@@ -1,0 +1,27 @@
+"""The OpenAPI schema is generated from the code and describes every response, errors included."""
+
+import yaml
+
+
+def test_schema_is_served_without_auth_and_lists_every_endpoint(anon):
+    response = anon.get("/api/v1/schema/")
+    assert response.status_code == 200
+    schema = yaml.safe_load(response.content)
+    assert set(schema["paths"]) == {
+        "/api/v1/auth/token",
+        "/api/v1/auth/token/refresh",
+        "/api/v1/diagnostics",
+        "/api/v1/diagnostics/{log_id}",
+        "/api/v1/reports/{log_id}",
+    }
+    ingest = schema["paths"]["/api/v1/diagnostics"]["post"]["responses"]
+    assert {"200", "202", "400", "401", "403", "409", "413", "415", "429", "503"} <= set(ingest)
+    report = schema["paths"]["/api/v1/reports/{log_id}"]["get"]["responses"]
+    assert {"200", "202", "401", "404"} <= set(report)
+    assert schema["components"]["schemas"]["Error"]["required"] == ["error"]
+
+
+def test_interactive_docs_page(anon):
+    response = anon.get("/api/v1/docs/")
+    assert response.status_code == 200
+    assert b"swagger" in response.content.lower()
