@@ -34,7 +34,6 @@ def _fmt(bound: float) -> str:
     return f"{bound:g}"
 
 
-@extend_schema_field({"type": "number"})
 class StrictNumberField(serializers.Field):
     """A finite JSON number within [minimum, maximum] (or above an exclusive minimum)."""
 
@@ -60,7 +59,6 @@ class StrictNumberField(serializers.Field):
         return value
 
 
-@extend_schema_field({"type": "integer"})
 class StrictIntegerField(serializers.Field):
     """A JSON integer within [minimum, maximum]; 412.0 is accepted as 412, 412.5 and true are not."""
 
