@@ -117,6 +117,13 @@ else:
             "CONN_HEALTH_CHECKS": True,
         }
     }
+# Fail fast instead of hanging: a dead database is a 503 within seconds, a runaway query is cancelled.
+DATABASES["default"].setdefault("OPTIONS", {}).update(
+    {
+        "connect_timeout": int(os.environ.get("DB_CONNECT_TIMEOUT_S", "3")),
+        "options": f"-c statement_timeout={int(os.environ.get('DB_STATEMENT_TIMEOUT_MS', '15000'))}",
+    }
+)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "fleets.User"
 
