@@ -6,6 +6,7 @@ keys, and recurses without a depth limit of its own; the contract rejects all of
 
 import json
 import math
+import re
 from typing import Any
 
 from django.conf import settings
@@ -33,13 +34,49 @@ def _finite_float(text: str) -> float:
     return value
 
 
+def _finite_int(text: str) -> int:
+    value = int(text)
+    if len(text) > 308:  # only then can an integer overflow a double; e.g. 1 followed by 400 zeros
+        try:
+            float(value)
+        except OverflowError:
+            raise _Reject(f"Number {text[:40]}... is too large to be finite.") from None
+    return value
+
+
+# Only an escape can make a lone surrogate: UTF-8 cannot encode one, and json pairs valid escapes.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _check_no_lone_surrogates(value: Any) -> None:
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, str):
+            items: Any = (node,)
+        elif isinstance(node, dict):
+            items = node.keys()
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+            continue
+        else:
+            continue
+        for text in items:
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError:
+                raise ParseError("JSON parse error: a string holds a lone UTF-16 surrogate.") from None
+
+
 def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     obj = dict(pairs)
     if len(obj) != len(pairs):
         seen: set[str] = set()
         for key, _ in pairs:
             if key in seen:
-                raise _Reject(f'Repeated key "{key[:64]}" in an object.')
+                shown = key[:64].encode("utf-8", "backslashreplace").decode("utf-8")
+                raise _Reject(f'Repeated key "{shown}" in an object.')
             seen.add(key)
     return obj
 
@@ -74,6 +111,7 @@ def loads_strict(raw: bytes) -> Any:
             text,
             parse_constant=_reject_constant,
             parse_float=_finite_float,
+            parse_int=_finite_int,
             object_pairs_hook=_no_duplicate_keys,
         )
     except _Reject as exc:
@@ -84,6 +122,8 @@ def loads_strict(raw: bytes) -> Any:
         raise ParseError(f"JSON parse error: {exc}") from None
     if _depth(data) > MAX_DEPTH:
         raise ParseError(f"JSON nesting is deeper than {MAX_DEPTH} levels.")
+    if _SURROGATE_ESCAPE.search(text):
+        _check_no_lone_surrogates(data)
     return data
 
 

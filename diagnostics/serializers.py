@@ -7,6 +7,7 @@ One validator for every path in: the API, the seeding command and the console re
 import math
 import re
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -24,6 +25,13 @@ TEMPERATURE_RANGE_C = (-40.0, 125.0)
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _is_finite(value: int | float) -> bool:
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an integer beyond any double
+        return False
 
 
 def _is_integer(value: Any) -> bool:
@@ -44,7 +52,7 @@ class StrictNumberField(serializers.Field):
     def to_internal_value(self, data: Any) -> float:
         if not _is_number(data):
             raise serializers.ValidationError("Must be a JSON number.")
-        if not math.isfinite(data):
+        if not _is_finite(data):
             raise serializers.ValidationError("Must be a finite number.")
         low_ok = data > self.minimum if self.exclusive_minimum else data >= self.minimum
         if not low_ok or data > self.maximum:
@@ -92,19 +100,25 @@ class VehicleIdField(serializers.Field):
         return value
 
 
+# ISO 8601 extended format: date, T, time (seconds and fraction optional), then Z or ±hh:mm.
+TIMESTAMP_RE = re.compile(
+    r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?P<offset>Z|[+-]\d{2}:\d{2})?", re.ASCII
+)
+
+
 def parse_timestamp(data: Any) -> datetime:
-    """An ISO 8601 string with an offset, as an aware UTC datetime; ValidationError otherwise."""
+    """An ISO 8601 string with an offset (Z or ±hh:mm), as an aware UTC datetime; ValidationError otherwise."""
     if not isinstance(data, str):
         raise serializers.ValidationError("Must be an ISO 8601 string with an offset.")
-    text = data.strip()
-    try:
-        if len(text) < 10 or not text[:4].isdigit():
-            raise ValueError
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        raise serializers.ValidationError("Must be an ISO 8601 timestamp, such as 2025-10-04T10:30:00Z.") from None
-    if value.tzinfo is None or value.utcoffset() is None:
+    match = TIMESTAMP_RE.fullmatch(data)
+    if match is None:
+        raise serializers.ValidationError("Must be an ISO 8601 timestamp, such as 2025-10-04T10:30:00Z.")
+    if match["offset"] is None:
         raise serializers.ValidationError("Must include a UTC offset (Z or +hh:mm); naive timestamps are rejected.")
+    try:
+        value = datetime.fromisoformat(data)
+    except ValueError:
+        raise serializers.ValidationError("Is not a valid date and time.") from None
     try:
         return value.astimezone(UTC)
     except OverflowError:
@@ -133,7 +147,7 @@ def format_timestamp(value: datetime) -> str:
 def _check_number(value: Any, low: float, high: float) -> str | None:
     if not _is_number(value):
         return "Must be a JSON number."
-    if not math.isfinite(value):
+    if not _is_finite(value):
         return "Must be a finite number."
     if not low <= value <= high:
         return f"Must be between {_fmt(low)} and {_fmt(high)}."
@@ -208,14 +222,30 @@ class DiagnosticLogSerializer(serializers.Serializer):
     nominal_capacity_kwh = StrictNumberField(minimum=0, maximum=1000, exclusive_minimum=True)
     current_capacity_kwh = StrictNumberField(minimum=0, maximum=1.2 * 1000)
 
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        nominal, current = attrs["nominal_capacity_kwh"], attrs["current_capacity_kwh"]
-        # Compare with a tolerance of float noise: 1.2 * 50.0 must admit 60.0.
-        if current > round(1.2 * nominal, 9):
-            raise serializers.ValidationError(
-                {"current_capacity_kwh": [f"Must be at most 1.2 x nominal_capacity_kwh ({round(1.2 * nominal, 6):g})."]}
-            )
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        # The cross-field rule is checked even when other fields fail, so every offending field is named.
+        try:
+            attrs = super().to_internal_value(data)
+            errors: dict[str, Any] = {}
+        except serializers.ValidationError as exc:
+            attrs, errors = {}, dict(exc.detail)
+        if not ({"nominal_capacity_kwh", "current_capacity_kwh"} & set(errors)) and isinstance(data, dict):
+            message = capacity_error(data.get("nominal_capacity_kwh"), data.get("current_capacity_kwh"))
+            if message:
+                errors["current_capacity_kwh"] = [message]
+        if errors:
+            raise serializers.ValidationError(errors)
         return attrs
+
+
+def capacity_error(nominal: Any, current: Any) -> str | None:
+    """current <= 1.2 x nominal, in exact decimal arithmetic (1.2 x 50.0 admits 60.0, whatever the floats say)."""
+    if not (_is_number(nominal) and _is_number(current)):
+        return None
+    limit = Decimal("1.2") * Decimal(str(nominal))
+    if Decimal(str(current)) > limit:
+        return f"Must be at most 1.2 x nominal_capacity_kwh ({limit.normalize():f})."
+    return None
 
 
 def validate_log(data: Any) -> dict[str, Any]:

@@ -6,6 +6,7 @@ from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from common.openapi import error_responses
 from common.throttling import AuthRateThrottle
+from fleets.serializers import TokenObtainSerializer
 
 _TOKEN_ERRORS = error_responses(400, 401, 405, 406, 413, 415, 429, 500, 503)
 
@@ -20,6 +21,7 @@ _TOKEN_ERRORS = error_responses(400, 401, 405, 406, 413, 415, 429, 500, 503)
 class TokenObtainApi(TokenObtainPairView):
     """POST /api/v1/auth/token {username, password} -> {access, refresh}."""
 
+    serializer_class = TokenObtainSerializer
     throttle_classes = [AuthRateThrottle]
 
 
