@@ -94,8 +94,13 @@ def test_access_lifetime_is_short_and_signing_key_configurable():
     env = {"PATH": "/usr/bin:/bin", "DJANGO_SECRET_KEY": "s" * 60, "JWT_SIGNING_KEY": "k" * 60}
     code = "import django; django.setup(); from django.conf import settings as s; print(s.SIMPLE_JWT['SIGNING_KEY'])"
     out = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, env={**env, "DJANGO_SETTINGS_MODULE": "config.settings"},
-        capture_output=True, text=True, timeout=60, check=True,
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={**env, "DJANGO_SETTINGS_MODULE": "config.settings"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
     )
     assert out.stdout.strip() == "k" * 60
 
@@ -113,7 +118,11 @@ def test_check_deploy_is_clean_under_production_settings():
     }
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
