@@ -5,7 +5,6 @@ import logging
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from functools import partial
 from typing import Any
 
 from django.db import connection, transaction
@@ -60,12 +59,27 @@ def _same_content(stored: tuple[Any, ...], data: dict[str, Any]) -> bool:
     )
 
 
-def enqueue_report(log_id: uuid.UUID) -> None:
-    """Publish the report task. Called after commit; the sweeper re-enqueues if publishing fails."""
+def enqueue_report(log_id: uuid.UUID) -> bool:
+    """Publish the report task, best effort; True if published.
+
+    Called after commit. A failure is logged, never raised: the log is committed and the sweeper
+    re-enqueues it. No publish retries either: a request must not wait on a dead broker.
+    """
     from reports.tasks import generate_battery_report
 
-    # No publish retries: a request must not wait on a dead broker (the sweeper is the retry).
-    generate_battery_report.apply_async(args=[str(log_id)], retry=False)
+    try:
+        generate_battery_report.apply_async(args=[str(log_id)], retry=False)
+    except Exception as exc:
+        logger.warning(
+            "report task for log %s not published (%s: %s); the sweeper will", log_id, type(exc).__name__, exc
+        )
+        return False
+    return True
+
+
+def enqueue_report_on_commit(log_id: uuid.UUID) -> None:
+    """Schedule the report task for after the current transaction commits (never before)."""
+    transaction.on_commit(lambda: enqueue_report(log_id), robust=True)
 
 
 def diagnostic_log_ingest(*, fleet_id: int, data: dict[str, Any]) -> IngestResult:
@@ -95,7 +109,7 @@ def diagnostic_log_ingest(*, fleet_id: int, data: dict[str, Any]) -> IngestResul
             ],
         )
         if cursor.fetchone() is not None:
-            transaction.on_commit(partial(enqueue_report, new_id), robust=True)
+            enqueue_report_on_commit(new_id)
             result = IngestResult(log_id=new_id, created=True, status=ProcessingStatus.PENDING)
         else:
             cursor.execute(

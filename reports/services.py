@@ -5,7 +5,6 @@ import logging
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import partial
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -89,7 +88,7 @@ def stale_logs_requeue(*, older_than_s: float, limit: int = 1000) -> list[uuid.U
     sweepers at once: rows another sweeper holds are skipped (SKIP LOCKED), and requeued rows get a
     fresh `status_changed_at`, so the next sweep leaves them alone for another threshold.
     """
-    from diagnostics.services import enqueue_report
+    from diagnostics.services import enqueue_report_on_commit
 
     now = timezone.now()
     cutoff = now - timedelta(seconds=older_than_s)
@@ -103,7 +102,7 @@ def stale_logs_requeue(*, older_than_s: float, limit: int = 1000) -> list[uuid.U
         if ids:
             DiagnosticLog.objects.filter(pk__in=ids).update(status_changed_at=now)
             for log_id in ids:
-                transaction.on_commit(partial(enqueue_report, log_id), robust=True)
+                enqueue_report_on_commit(log_id)
     if ids:
         logger.warning("sweeper: re-enqueued %d stale log(s)", len(ids))
     return ids

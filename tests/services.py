@@ -198,3 +198,41 @@ def start_web(env: dict[str, str], port: int, log_path: Path, workers: int = 2) 
         stdout=log_path.open("wb"),
         stderr=subprocess.STDOUT,
     )
+
+
+@contextmanager
+def app_publishing_to(url: str, queue: str) -> Iterator[None]:
+    """Make this process's Celery app publish to `url`/`queue` (not eager), restoring it afterwards.
+
+    The app keeps its connection and producer pools; they are dropped so the new URL takes effect.
+    """
+    from django.conf import settings
+
+    from config.celery import app
+
+    saved = (
+        app.conf.broker_url,
+        app.conf.task_default_queue,
+        app.conf.task_always_eager,
+        settings.CELERY_TASK_DEFAULT_QUEUE,
+        settings.CELERY_TASK_ALWAYS_EAGER,
+    )
+
+    def _reset_pools() -> None:
+        app._pool = None
+        app.amqp._producer_pool = None
+
+    app.conf.broker_url, app.conf.task_default_queue, app.conf.task_always_eager = url, queue, False
+    settings.CELERY_TASK_DEFAULT_QUEUE, settings.CELERY_TASK_ALWAYS_EAGER = queue, False
+    _reset_pools()
+    try:
+        yield
+    finally:
+        (
+            app.conf.broker_url,
+            app.conf.task_default_queue,
+            app.conf.task_always_eager,
+            settings.CELERY_TASK_DEFAULT_QUEUE,
+            settings.CELERY_TASK_ALWAYS_EAGER,
+        ) = saved
+        _reset_pools()

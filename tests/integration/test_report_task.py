@@ -1,0 +1,372 @@
+"""generate_battery_report on PostgreSQL (Celery eager): exactly one report, retries, terminal failures, config."""
+
+import threading
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from django.db import InterfaceError, OperationalError, connection
+
+from diagnostics.models import DiagnosticLog, ProcessingStatus, Vehicle
+from diagnostics.serializers import validate_log
+from reports import tasks
+from reports.health import BatterySnapshot, evaluate
+from reports.models import BatteryReport
+from reports.tasks import MAX_RETRIES, generate_battery_report, retry_countdown
+from tests.conftest import load_cases
+
+HOT_IMBALANCED_WORN = {
+    "cells": [
+        {"id": 0, "voltage": 4.15, "temperature": 45.0},
+        {"id": 1, "voltage": 4.10, "temperature": 47.5},
+        {"id": 2, "voltage": 4.201, "temperature": 46.25},
+    ],
+    "cycle_count": 1500,
+    "nominal_capacity_kwh": 40.2,
+    "current_capacity_kwh": 30.0,
+}
+
+
+@pytest.fixture(autouse=True)
+def eager_celery():
+    """Run tasks in-process, as Celery's apply() does, whatever CELERY_BROKER_URL says."""
+    from config.celery import app
+
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield app
+    app.conf.task_always_eager = previous
+
+
+@pytest.fixture
+def pending_log(fleet, ingest, make_log):
+    """A stored log whose report task has not run (on_commit never fires in a non-transactional test)."""
+
+    def _pending(**overrides: Any) -> DiagnosticLog:
+        result = ingest(fleet, make_log(**overrides))
+        return DiagnosticLog.objects.get(pk=result.log_id)
+
+    return _pending
+
+
+def _expected(log: DiagnosticLog) -> dict[str, Any]:
+    return evaluate(
+        BatterySnapshot.from_mapping(
+            {
+                "cells": log.cells,
+                "cycle_count": log.cycle_count,
+                "nominal_capacity_kwh": log.nominal_capacity_kwh,
+                "current_capacity_kwh": log.current_capacity_kwh,
+            }
+        )
+    ).as_dict()
+
+
+def _report_values(log_id: uuid.UUID) -> list[dict[str, Any]]:
+    return list(
+        BatteryReport.objects.filter(log_id=log_id).values("battery_soh", "anomalies", "anomaly_details", "diagnostics")
+    )
+
+
+def _state(log_id: uuid.UUID) -> tuple[str, int, str]:
+    return DiagnosticLog.objects.values_list("status", "attempts", "error").get(pk=log_id)
+
+
+def _run(log_id: Any):  # type: ignore[no-untyped-def]
+    return generate_battery_report.delay(str(log_id) if isinstance(log_id, uuid.UUID) else log_id)
+
+
+class GenerateSpy:
+    """Stands in for reports.tasks.battery_report_generate: counts calls, raises queued errors, then calls through."""
+
+    def __init__(self, real: Callable[..., Any]) -> None:
+        self.real = real
+        self.count = 0
+        self.fail_with: list[BaseException] = []
+
+    def __call__(self, *, log_id: uuid.UUID) -> Any:
+        self.count += 1
+        if self.fail_with:
+            raise self.fail_with.pop(0)
+        return self.real(log_id=log_id)
+
+
+@pytest.fixture
+def calls_to_generate(monkeypatch) -> GenerateSpy:
+    spy = GenerateSpy(tasks.battery_report_generate)
+    monkeypatch.setattr("reports.tasks.battery_report_generate", spy)
+    return spy
+
+
+# --------------------------------------------------------------------------- one report per log
+
+
+@pytest.mark.django_db
+def test_task_creates_exactly_one_report_with_the_rules_values(pending_log):
+    log = pending_log(**HOT_IMBALANCED_WORN)
+    before = datetime.now(UTC)
+
+    result = _run(log.id)
+
+    assert result.status == "SUCCESS"
+    assert _report_values(log.id) == [_expected(log)]
+    report = BatteryReport.objects.get(log_id=log.id)
+    assert report.anomalies == ["Voltage imbalance detected", "Overheating detected", "Low state of health detected"]
+    assert report.battery_soh == 74.63
+    assert report.generated_at.utcoffset().total_seconds() == 0
+    assert before - timedelta(seconds=5) <= report.generated_at <= datetime.now(UTC) + timedelta(seconds=5)
+    assert _state(log.id) == (ProcessingStatus.COMPLETED, 1, "")
+
+
+@pytest.mark.parametrize("case", load_cases(), ids=lambda case: case["name"])
+@pytest.mark.django_db
+def test_task_report_matches_the_shared_sample_reports(fleet, ingest, case):
+    log_id = ingest(fleet, case["log"]).log_id
+
+    _run(log_id)
+
+    log = DiagnosticLog.objects.get(pk=log_id)
+    report = BatteryReport.objects.get(log_id=log_id)
+    assert _report_values(log_id) == [_expected(log)]
+    assert report.battery_soh == case["expected"]["battery_soh"]
+    assert report.anomalies == case["expected"]["anomalies"]
+    assert report.diagnostics == case["expected"]["diagnostics"]
+    assert validate_log(case["log"])["cycle_count"] == log.cycle_count == case["expected"]["cycle_count"]
+
+
+@pytest.mark.django_db
+def test_running_twice_leaves_one_unchanged_report(pending_log):
+    log = pending_log()
+    _run(log.id)
+    first = BatteryReport.objects.values("battery_soh", "generated_at").get(log_id=log.id)
+
+    result = _run(log.id)
+
+    assert result.status == "SUCCESS"
+    assert BatteryReport.objects.count() == 1
+    assert BatteryReport.objects.values("battery_soh", "generated_at").get(log_id=log.id) == first
+    assert _state(log.id) == (ProcessingStatus.COMPLETED, 1, "")
+
+
+@pytest.mark.django_db
+def test_running_five_times_leaves_one_report_and_one_counted_attempt(pending_log):
+    log = pending_log()
+
+    results = [_run(log.id) for _ in range(5)]
+
+    assert [result.status for result in results] == ["SUCCESS"] * 5
+    assert _report_values(log.id) == [_expected(log)]
+    assert BatteryReport.objects.count() == 1
+    # Attempts count the runs that processed the log; runs after completion are no-ops.
+    assert _state(log.id) == (ProcessingStatus.COMPLETED, 1, "")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_five_concurrent_runs_leave_exactly_one_report(fleet, ingest, make_log, monkeypatch):
+    monkeypatch.setattr("diagnostics.services.enqueue_report", lambda log_id: None)  # the test runs the task
+    log = DiagnosticLog.objects.get(pk=ingest(fleet, make_log(**HOT_IMBALANCED_WORN)).log_id)
+    barrier = threading.Barrier(5)
+    statuses: list[str] = []
+
+    def run() -> None:
+        try:
+            barrier.wait(timeout=30)
+            statuses.append(_run(log.id).status)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(5)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert statuses == ["SUCCESS"] * 5
+    assert _report_values(log.id) == [_expected(log)]
+    assert BatteryReport.objects.count() == 1
+    status, attempts, error = _state(log.id)
+    assert (status, error) == (ProcessingStatus.COMPLETED, "")
+    assert 1 <= attempts <= 5
+
+
+# --------------------------------------------------------------------------- ids that lead nowhere
+
+
+@pytest.mark.django_db
+def test_unknown_log_id_is_a_no_op(pending_log):
+    log = pending_log()
+    unknown = uuid.uuid4()
+
+    result = _run(unknown)
+    direct = generate_battery_report(str(unknown))  # called in-process: no exception either
+
+    assert (result.status, result.result, direct) == ("SUCCESS", None, None)
+    assert BatteryReport.objects.count() == 0
+    assert list(DiagnosticLog.objects.values_list("id", flat=True)) == [log.id]
+    assert _state(log.id) == (ProcessingStatus.PENDING, 0, "")
+
+
+@pytest.mark.parametrize("bad_id", ["not-a-uuid", "", "123", "1234567890abcdef1234567890abcdeg", None, 42, ["x"]])
+@pytest.mark.django_db
+def test_malformed_log_id_is_a_no_op(pending_log, bad_id):
+    log = pending_log()
+
+    result = _run(bad_id)
+
+    assert (result.status, result.result) == ("SUCCESS", None)
+    assert generate_battery_report(bad_id) is None
+    assert BatteryReport.objects.count() == 0
+    assert _state(log.id) == (ProcessingStatus.PENDING, 0, "")
+
+
+# --------------------------------------------------------------------------- failures
+
+
+@pytest.mark.parametrize("error", [OperationalError, InterfaceError])
+@pytest.mark.django_db
+def test_transient_database_error_is_retried_and_ends_with_one_report(pending_log, calls_to_generate, error):
+    log = pending_log()
+    calls_to_generate.fail_with = [error("server closed the connection unexpectedly"), error("connection refused")]
+
+    result = _run(log.id)
+
+    assert result.status == "SUCCESS"
+    assert calls_to_generate.count == 3
+    assert _report_values(log.id) == [_expected(log)]
+    assert _state(log.id) == (ProcessingStatus.COMPLETED, 3, "")
+
+
+@pytest.mark.django_db
+def test_transient_errors_are_retried_at_most_max_retries_times_then_left_for_the_sweeper(
+    pending_log, calls_to_generate
+):
+    log = pending_log()
+    calls_to_generate.fail_with = [OperationalError(f"down {n}") for n in range(MAX_RETRIES + 5)]
+
+    _run(log.id)
+
+    assert calls_to_generate.count == MAX_RETRIES + 1
+    assert BatteryReport.objects.count() == 0
+    # Not a verdict on the data: the log stays in flight, with no reason recorded, for the sweeper.
+    assert _state(log.id) == (ProcessingStatus.PROCESSING, MAX_RETRIES + 1, "")
+
+
+@pytest.mark.django_db
+def test_a_log_that_used_every_attempt_is_marked_failed_without_running_the_rules(pending_log, calls_to_generate):
+    log = pending_log()
+    DiagnosticLog.objects.filter(pk=log.id).update(attempts=tasks.MAX_ATTEMPTS)
+
+    result = _run(log.id)
+
+    assert result.status == "SUCCESS"
+    assert calls_to_generate.count == 0
+    assert BatteryReport.objects.count() == 0
+    assert _state(log.id) == (
+        ProcessingStatus.FAILED,
+        tasks.MAX_ATTEMPTS + 1,
+        f"Gave up after {tasks.MAX_ATTEMPTS} attempts.",
+    )
+
+
+@pytest.mark.django_db
+def test_non_transient_error_marks_the_log_failed_keeps_the_reason_and_is_not_retried(pending_log, calls_to_generate):
+    log = pending_log()
+    calls_to_generate.fail_with = [ValueError("cell 3 is nonsense"), ValueError("must not be reached")]
+
+    result = _run(log.id)
+
+    assert result.status == "SUCCESS"  # handled: the queue flows on
+    assert calls_to_generate.count == 1
+    assert BatteryReport.objects.count() == 0
+    assert _state(log.id) == (ProcessingStatus.FAILED, 1, "ValueError: cell 3 is nonsense")
+
+
+@pytest.mark.django_db
+def test_a_log_the_rules_cannot_process_fails_with_the_rules_reason(fleet):
+    vehicle = Vehicle.objects.create(vehicle_id="EV-BROKEN", fleet=fleet)
+    log = DiagnosticLog.objects.create(
+        vehicle=vehicle,
+        timestamp=datetime(2025, 1, 1, tzinfo=UTC),
+        cells=[],
+        cycle_count=1,
+        nominal_capacity_kwh=60.0,
+        current_capacity_kwh=50.0,
+    )
+
+    result = _run(log.id)
+
+    assert result.status == "SUCCESS"
+    assert BatteryReport.objects.count() == 0
+    assert _state(log.id) == (
+        ProcessingStatus.FAILED,
+        1,
+        "ValueError: a battery snapshot needs at least one cell; got an empty cell list",
+    )
+
+
+@pytest.mark.django_db
+def test_a_failed_log_is_terminal_a_redelivery_does_not_run_it_again(pending_log, calls_to_generate):
+    log = pending_log()
+    calls_to_generate.fail_with = [ValueError("bad data")]
+    _run(log.id)
+
+    result = _run(log.id)
+
+    assert result.status == "SUCCESS"
+    assert calls_to_generate.count == 1
+    assert BatteryReport.objects.count() == 0
+    assert _state(log.id) == (ProcessingStatus.FAILED, 1, "ValueError: bad data")
+
+
+@pytest.mark.django_db
+def test_a_failing_redelivery_does_not_undo_a_completed_report(pending_log, calls_to_generate):
+    log = pending_log()
+    _run(log.id)
+    calls_to_generate.fail_with = [ValueError("late redelivery")]
+
+    _run(log.id)
+
+    assert _report_values(log.id) == [_expected(log)]
+    assert _state(log.id) == (ProcessingStatus.COMPLETED, 1, "")
+
+
+# --------------------------------------------------------------------------- configuration
+
+
+def test_task_options():
+    assert generate_battery_report.name == "reports.generate_battery_report"
+    assert generate_battery_report.acks_late is True
+    assert generate_battery_report.max_retries == MAX_RETRIES
+    from config.celery import app
+
+    registered = app.tasks["reports.generate_battery_report"]
+    assert (registered.name, registered.acks_late, registered.max_retries) == (
+        "reports.generate_battery_report",
+        True,
+        MAX_RETRIES,
+    )
+
+
+def test_celery_app_configuration(eager_celery):
+    conf = eager_celery.conf
+
+    assert conf.task_serializer == "json"
+    assert conf.result_serializer == "json"
+    assert conf.accept_content == ["json"]
+    assert conf.task_acks_late is True
+    assert conf.task_reject_on_worker_lost is True
+    assert conf.worker_prefetch_multiplier == 1
+    assert conf.task_time_limit < conf.broker_transport_options["visibility_timeout"]
+
+
+def test_every_retry_countdown_is_below_the_visibility_timeout(eager_celery):
+    visibility_timeout = eager_celery.conf.broker_transport_options["visibility_timeout"]
+
+    for retries in range(MAX_RETRIES + 1):
+        base = min(2**retries, tasks.RETRY_BACKOFF_MAX_S)
+        for _ in range(200):  # the countdown has jitter
+            countdown = retry_countdown(retries)
+            assert base / 2 <= countdown <= base
+            assert countdown < visibility_timeout
