@@ -9,7 +9,12 @@ from typing import Any
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-TESTDATA = Path(os.environ.get("BATTERY_TESTDATA", REPO_ROOT.parent / "shared" / "testdata" / "reports.json"))
+# The sample logs with their expected reports: a copy of ../shared/testdata/reports.json, kept in the
+# repository so a fresh clone tests the same cases (tests/unit/test_testdata.py keeps the copy in sync).
+SHARED_TESTDATA = REPO_ROOT.parent / "shared" / "testdata" / "reports.json"
+TESTDATA = Path(os.environ.get("BATTERY_TESTDATA") or REPO_ROOT / "tests" / "data" / "reports.json")
+if TESTDATA.is_dir():
+    TESTDATA = TESTDATA / "reports.json"
 
 
 def load_cases() -> list[dict[str, Any]]:

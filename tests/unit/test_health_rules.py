@@ -9,7 +9,6 @@ from __future__ import annotations
 import ast
 import json
 import math
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -39,6 +38,7 @@ from reports.health import (
     voltage_extreme_cells,
     voltage_spread_mv,
 )
+from tests.conftest import TESTDATA
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 HEALTH_PACKAGE = REPO_ROOT / "reports" / "health"
@@ -584,20 +584,9 @@ def test_format_console_report_without_anomalies() -> None:
 # --------------------------------------------------------------------------- shared sample logs
 
 
-def _testdata_path() -> Path:
-    override = os.environ.get("BATTERY_TESTDATA")
-    if override:
-        path = Path(override)
-        return path / "reports.json" if path.is_dir() else path
-    return Path(__file__).resolve().parents[3] / "shared" / "testdata" / "reports.json"
-
-
-TESTDATA = _testdata_path()
-
-
 def _sample_cases() -> list[Any]:
     if not TESTDATA.is_file():
-        reason = f"shared sample logs not found at {TESTDATA} (set BATTERY_TESTDATA to reports.json)"
+        reason = f"sample logs not found at {TESTDATA} (set BATTERY_TESTDATA to reports.json)"
         return [pytest.param(None, marks=pytest.mark.skip(reason=reason), id="reports.json-missing")]
     cases = json.loads(TESTDATA.read_text(encoding="utf-8"))
     return [pytest.param(case, id=case["name"]) for case in cases]

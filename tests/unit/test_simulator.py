@@ -3,11 +3,9 @@
 import itertools
 import json
 import math
-import os
 import random
 import re
 from datetime import UTC, datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 
@@ -21,14 +19,9 @@ from simulator.generator import (
     mock_log,
     vehicle_history,
 )
+from tests.conftest import TESTDATA
 
 START = datetime(2024, 1, 1, tzinfo=UTC)
-# The shared sample logs, found as tests/unit/test_health_rules.py finds them.
-TESTDATA = Path(
-    os.environ.get("BATTERY_TESTDATA") or Path(__file__).resolve().parents[3] / "shared" / "testdata" / "reports.json"
-)
-if TESTDATA.is_dir():
-    TESTDATA = TESTDATA / "reports.json"
 VEHICLE_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
 TIMESTAMP_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$")
 
