@@ -149,7 +149,7 @@ DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 # --- Celery -----------------------------------------------------------------------------------------------
 # No broker configured: compute reports in-process, right after the ingest transaction commits.
 CELERY_TASK_ALWAYS_EAGER = not os.environ.get("CELERY_BROKER_URL")
-CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or "memory://"
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or "memory://localhost/"
 CELERY_TASK_EAGER_PROPAGATES = False
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
