@@ -106,3 +106,91 @@ def stale_logs_requeue(*, older_than_s: float, limit: int = 1000) -> list[uuid.U
     if ids:
         logger.warning("sweeper: re-enqueued %d stale log(s)", len(ids))
     return ids
+
+
+@dataclass(frozen=True)
+class BatchOutcome:
+    """What one batch run did: reports stored (or already there), logs failed, logs skipped."""
+
+    completed: tuple[uuid.UUID, ...]
+    failed: dict[uuid.UUID, str]
+    skipped: int  # unknown, already completed or already failed
+
+
+def battery_reports_generate(*, log_ids: list[uuid.UUID], max_attempts: int) -> BatchOutcome:
+    """Compute and store the reports of many logs in three statements, whatever their number.
+
+    1. one UPDATE … RETURNING claims the logs still to do (counting an attempt) and reads their data;
+    2. the pure rules run in Python;
+    3. one transaction: a multi-row INSERT … ON CONFLICT DO NOTHING of the reports and one UPDATE of
+       the statuses. Idempotent like the single-log path: a repeated batch leaves one report per log.
+    A log past `max_attempts` (a poison log) or one the rules reject is marked failed; the others go on.
+    """
+    if not log_ids:
+        return BatchOutcome(completed=(), failed={}, skipped=0)
+    ids = [str(log_id) for log_id in dict.fromkeys(log_ids)]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {_LOG_TABLE} SET status = %s, attempts = attempts + 1, status_changed_at = now() "
+            "WHERE id = ANY(%s::uuid[]) AND status IN (%s, %s) "
+            "RETURNING id, attempts, cells, cycle_count, nominal_capacity_kwh, current_capacity_kwh",
+            [ProcessingStatus.PROCESSING, ids, ProcessingStatus.PENDING, ProcessingStatus.PROCESSING],
+        )
+        claimed = cursor.fetchall()
+    reports: list[tuple[str, float, str, str, str]] = []
+    failed: dict[uuid.UUID, str] = {}
+    for log_id, attempts, cells, cycle_count, nominal, current in claimed:
+        if attempts > max_attempts:
+            failed[log_id] = f"Gave up after {max_attempts} attempts."
+            continue
+        try:
+            log = {
+                "cells": json.loads(cells) if isinstance(cells, str) else cells,
+                "cycle_count": cycle_count,
+                "nominal_capacity_kwh": nominal,
+                "current_capacity_kwh": current,
+            }
+            report = evaluate(BatterySnapshot.from_mapping(log)).as_dict()
+        except Exception as exc:  # bad data: terminal for this log, never for its neighbours
+            failed[log_id] = f"{type(exc).__name__}: {exc}"
+            continue
+        reports.append(
+            (
+                str(log_id),
+                report["battery_soh"],
+                json.dumps(report["anomalies"]),
+                json.dumps(report["anomaly_details"], ensure_ascii=False),
+                json.dumps(report["diagnostics"]),
+            )
+        )
+    done = [row[0] for row in reports]
+    with transaction.atomic(), connection.cursor() as cursor:
+        if reports:
+            columns = list(zip(*reports, strict=True))
+            cursor.execute(
+                f"INSERT INTO {_REPORT_TABLE} "
+                "(log_id, battery_soh, anomalies, anomaly_details, diagnostics, generated_at) "
+                "SELECT r.log_id, r.soh, r.anomalies, r.details, r.diagnostics, now() FROM unnest("
+                "%s::uuid[], %s::float8[], %s::jsonb[], %s::jsonb[], %s::jsonb[]"
+                ") AS r(log_id, soh, anomalies, details, diagnostics) ON CONFLICT (log_id) DO NOTHING",
+                [list(column) for column in columns],
+            )
+            cursor.execute(
+                f"UPDATE {_LOG_TABLE} SET status = %s, error = '', status_changed_at = now() "
+                "WHERE id = ANY(%s::uuid[])",
+                [ProcessingStatus.COMPLETED, done],
+            )
+        if failed:
+            cursor.execute(
+                f"UPDATE {_LOG_TABLE} AS log SET status = %s, error = f.reason, status_changed_at = now() "
+                "FROM unnest(%s::uuid[], %s::text[]) AS f(id, reason) WHERE log.id = f.id AND log.status <> %s",
+                [
+                    ProcessingStatus.FAILED,
+                    [str(log_id) for log_id in failed],
+                    [reason[:2000] for reason in failed.values()],
+                    ProcessingStatus.COMPLETED,
+                ],
+            )
+    return BatchOutcome(
+        completed=tuple(uuid.UUID(log_id) for log_id in done), failed=failed, skipped=len(ids) - len(claimed)
+    )

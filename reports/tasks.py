@@ -13,6 +13,7 @@ from reports.services import (
     battery_report_fail,
     battery_report_generate,
     battery_report_mark_processing,
+    battery_reports_generate,
     stale_logs_requeue,
 )
 
@@ -67,3 +68,23 @@ def generate_battery_report(self, log_id: str) -> None:  # type: ignore[no-untyp
 def sweep_stale_logs() -> int:
     """Periodic (Celery beat): re-enqueue logs stuck in pending/processing past the threshold."""
     return len(stale_logs_requeue(older_than_s=settings.SWEEPER_STALE_AFTER_S))
+
+
+@shared_task(bind=True, name="reports.generate_battery_reports", acks_late=True, max_retries=MAX_RETRIES)
+def generate_battery_reports(self, log_ids: list[str]) -> None:  # type: ignore[no-untyped-def]
+    """Reports of many logs in one task (the bulk endpoint enqueues one per request)."""
+    ids = []
+    for log_id in log_ids:
+        try:
+            ids.append(uuid.UUID(str(log_id)))
+        except ValueError:
+            logger.error("generate_battery_reports: malformed log id %r dropped", log_id)
+    try:
+        outcome = battery_reports_generate(log_ids=ids, max_attempts=MAX_ATTEMPTS)
+    except TRANSIENT_ERRORS as exc:
+        if self.request.retries >= self.max_retries:
+            logger.error("generate_battery_reports: %d logs: %s retries used: %s", len(ids), self.max_retries, exc)
+            return  # the logs stay pending/processing; the sweeper brings them back
+        raise self.retry(exc=exc, countdown=retry_countdown(self.request.retries)) from exc
+    for log_id, reason in outcome.failed.items():
+        logger.error("generate_battery_reports: log %s failed: %s", log_id, reason)
