@@ -82,6 +82,12 @@ def _validation_message(fields: dict[str, list[str]]) -> str:
     return _one_line(f"Invalid input in {len(fields)} fields, first {first}")
 
 
+def validation_error(detail: Any) -> dict[str, Any]:
+    """The contract's error object for a validation failure: {"code": "invalid", "message", "fields"}."""
+    fields = flatten_errors(detail)
+    return error_body("invalid", _validation_message(fields), fields)["error"]
+
+
 def exception_handler(exc: Exception, context: Mapping[str, Any]) -> Response | None:
     """DRF's EXCEPTION_HANDLER: every error, expected or not, in the contract's shape."""
     if isinstance(exc, Http404):
@@ -111,8 +117,7 @@ def exception_handler(exc: Exception, context: Mapping[str, Any]) -> Response | 
         return Response(body, status=exc.status_code, headers=headers)
 
     if isinstance(exc, exceptions.ValidationError):
-        fields = flatten_errors(exc.detail)
-        return Response(error_body("invalid", _validation_message(fields), fields), status=400, headers=headers)
+        return Response({"error": validation_error(exc.detail)}, status=400, headers=headers)
 
     code = exc.default_code if isinstance(exc.default_code, str) else "server_error"
     for exc_type, mapped in _CODES:

@@ -98,12 +98,15 @@ def _depth(value: Any) -> int:
     return deepest
 
 
-def loads_strict(raw: bytes) -> Any:
+def loads_strict(raw: bytes | str, *, max_depth: int = MAX_DEPTH) -> Any:
     """Parse a JSON document by the contract's rules; raise ParseError (400 parse_error) otherwise."""
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ParseError(f"Body is not valid UTF-8 (byte {exc.start}).") from None
+    if isinstance(raw, bytes):
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ParseError(f"Body is not valid UTF-8 (byte {exc.start}).") from None
+    else:
+        text = raw
     if not text.strip():
         raise ParseError("Body is empty; expected a JSON object.")
     try:
@@ -117,11 +120,11 @@ def loads_strict(raw: bytes) -> Any:
     except _Reject as exc:
         raise ParseError(f"JSON parse error: {exc}") from None
     except RecursionError:
-        raise ParseError(f"JSON nesting is deeper than {MAX_DEPTH} levels.") from None
+        raise ParseError(f"JSON nesting is deeper than {max_depth} levels.") from None
     except ValueError as exc:  # JSONDecodeError, and int() refusing over-long digit strings
         raise ParseError(f"JSON parse error: {exc}") from None
-    if _depth(data) > MAX_DEPTH:
-        raise ParseError(f"JSON nesting is deeper than {MAX_DEPTH} levels.")
+    if _depth(data) > max_depth:
+        raise ParseError(f"JSON nesting is deeper than {max_depth} levels.")
     if _SURROGATE_ESCAPE.search(text):
         _check_no_lone_surrogates(data)
     return data
@@ -139,15 +142,66 @@ def read_limited(stream: Any, limit: int) -> bytes:
 
 class StrictJSONParser(BaseParser):
     media_type = "application/json"
+    max_depth = MAX_DEPTH
 
-    def parse(self, stream: Any, media_type: str | None = None, parser_context: dict[str, Any] | None = None) -> Any:
+    def max_bytes(self) -> int:
+        return int(settings.MAX_BODY_BYTES)
+
+    def read_body(self, stream: Any, parser_context: dict[str, Any] | None) -> bytes:
         request = (parser_context or {}).get("request")
-        limit = settings.MAX_BODY_BYTES
+        limit = self.max_bytes()
         if request is not None:
             try:
                 declared = int(request.META.get("CONTENT_LENGTH") or 0)
             except ValueError:
                 declared = 0
             if declared > limit:
-                raise PayloadTooLarge()
-        return loads_strict(read_limited(stream, limit))
+                raise PayloadTooLarge(f"Request body is larger than {limit} bytes.")
+        try:
+            return read_limited(stream, limit)
+        except PayloadTooLarge:
+            raise PayloadTooLarge(f"Request body is larger than {limit} bytes.") from None
+
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: dict[str, Any] | None = None) -> Any:
+        return loads_strict(self.read_body(stream, parser_context), max_depth=self.max_depth)
+
+
+class BulkJSONParser(StrictJSONParser):
+    """A JSON array of logs: one level deeper than a single log, and a larger body."""
+
+    max_depth = MAX_DEPTH + 1
+
+    def max_bytes(self) -> int:
+        return int(settings.MAX_BULK_BODY_BYTES)
+
+
+class LineError:
+    """An NDJSON line that is not a valid log document: reported for that item, not the whole request."""
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+
+
+class NDJSONParser(StrictJSONParser):
+    """Newline-delimited JSON: one log a line, each parsed strictly on its own; blank lines are skipped."""
+
+    media_type = "application/x-ndjson"
+
+    def max_bytes(self) -> int:
+        return int(settings.MAX_BULK_BODY_BYTES)
+
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: dict[str, Any] | None = None) -> Any:
+        raw = self.read_body(stream, parser_context)
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ParseError(f"Body is not valid UTF-8 (byte {exc.start}).") from None
+        items: list[Any] = []
+        for line in text.split("\n"):
+            if not line.strip():
+                continue
+            try:
+                items.append(loads_strict(line))
+            except ParseError as exc:
+                items.append(LineError(str(exc.detail)))
+        return items

@@ -1,14 +1,21 @@
 """HTTP interface of ingestion: validate, make one service call, serialize."""
 
+from collections import Counter
+from typing import Any
+
 from django.conf import settings
-from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework.exceptions import NotFound
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from common.openapi import AUTHENTICATED_ERRORS, INGEST_RESPONSE, error_responses
+from common.errors import validation_error
+from common.exceptions import PayloadTooLarge
+from common.openapi import AUTHENTICATED_ERRORS, INGEST_RESPONSE, ErrorDetailSerializer, error_responses
+from common.parsers import BulkJSONParser, LineError, NDJSONParser
 from common.request import json_body
 from common.uuids import uuid_or_404
 from diagnostics.models import ProcessingStatus
@@ -19,7 +26,7 @@ from diagnostics.serializers import (
     format_timestamp,
     validate_log,
 )
-from diagnostics.services import diagnostic_log_ingest, diagnostic_log_status
+from diagnostics.services import BulkStatus, diagnostic_log_ingest, diagnostic_log_status, diagnostic_logs_ingest_bulk
 from fleets.permissions import IsFleetMember
 
 
@@ -84,3 +91,86 @@ class DiagnosticLogDetailApi(APIView):
                 "status": log["status"],
             }
         )
+
+
+BULK_RESPONSE = inline_serializer(
+    "BulkIngestResponse",
+    {
+        "results": inline_serializer(
+            "BulkItemResult",
+            {
+                "index": serializers.IntegerField(),
+                "status": serializers.ChoiceField(choices=["created", "duplicate", "conflict", "invalid", "forbidden"]),
+                "http_status": serializers.ChoiceField(choices=[202, 200, 409, 400, 403]),
+                "log_id": serializers.UUIDField(required=False),
+                "error": ErrorDetailSerializer(required=False),
+            },
+            many=True,
+        ),
+        "counts": serializers.DictField(child=serializers.IntegerField()),
+    },
+)
+
+_ITEM_HTTP_STATUS = {
+    BulkStatus.CREATED: 202,
+    BulkStatus.DUPLICATE: 200,
+    BulkStatus.CONFLICT: 409,
+    BulkStatus.INVALID: 400,
+    BulkStatus.FORBIDDEN: 403,
+}
+
+
+class DiagnosticLogBulkIngestApi(APIView):
+    """POST /api/v1/diagnostics/bulk: up to 1,000 logs (JSON array or NDJSON), each judged on its own."""
+
+    permission_classes = [IsAuthenticated, IsFleetMember]
+    parser_classes = [BulkJSONParser, NDJSONParser]
+
+    @extend_schema(
+        operation_id="diagnostics_bulk_create",
+        request={"application/json": DiagnosticLogSerializer(many=True)},
+        responses={
+            200: OpenApiResponse(BULK_RESPONSE, description="One result per item, in order."),
+            **error_responses(400, 413, 415, *AUTHENTICATED_ERRORS),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        body = json_body(request, media_types=("application/json", "application/x-ndjson"))
+        if not isinstance(body, list):
+            raise ValidationError({"non_field_errors": ["Expected a JSON array of logs (or NDJSON)."]})
+        if len(body) > settings.MAX_BULK_ITEMS:
+            raise PayloadTooLarge(f"At most {settings.MAX_BULK_ITEMS} logs per request; got {len(body)}.")
+        results: dict[int, dict[str, Any]] = {}
+        valid: dict[int, dict[str, Any]] = {}
+        for index, item in enumerate(body):
+            if isinstance(item, LineError):
+                results[index] = {
+                    "status": BulkStatus.INVALID,
+                    "error": {"code": "parse_error", "message": item.message},
+                }
+                continue
+            try:
+                valid[index] = validate_log(item)
+            except ValidationError as exc:
+                results[index] = {"status": BulkStatus.INVALID, "error": validation_error(exc.detail)}
+        for index, outcome in diagnostic_logs_ingest_bulk(fleet_id=request.user.fleet_id, items=valid).items():
+            result: dict[str, Any] = {"status": outcome.status, "log_id": str(outcome.log_id)}
+            if outcome.status == BulkStatus.CONFLICT:
+                result["error"] = {
+                    "code": "conflict",
+                    "message": "A log with this vehicle_id and timestamp exists with different content.",
+                    "log_id": str(outcome.log_id),
+                }
+            elif outcome.status == BulkStatus.FORBIDDEN:
+                del result["log_id"]
+                result["error"] = {
+                    "code": "permission_denied",
+                    "message": f"Vehicle {valid[index]['vehicle_id']} belongs to another fleet.",
+                }
+            results[index] = result
+        ordered = [
+            {"index": index, "http_status": _ITEM_HTTP_STATUS[results[index]["status"]], **results[index]}
+            for index in range(len(body))
+        ]
+        counts = Counter(result["status"] for result in ordered)
+        return Response({"results": ordered, "counts": {status: counts.get(status, 0) for status in _ITEM_HTTP_STATUS}})

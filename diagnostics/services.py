@@ -129,3 +129,127 @@ def diagnostic_log_ingest(*, fleet_id: int, data: dict[str, Any]) -> IngestResul
 
 def diagnostic_log_status(*, log_id: uuid.UUID) -> str:
     return DiagnosticLog.objects.filter(pk=log_id).values_list("status", flat=True).get()
+
+
+class BulkStatus:
+    CREATED = "created"
+    DUPLICATE = "duplicate"
+    CONFLICT = "conflict"
+    FORBIDDEN = "forbidden"
+    INVALID = "invalid"
+
+
+@dataclass(frozen=True)
+class BulkItemResult:
+    status: str  # a BulkStatus value
+    log_id: uuid.UUID | None = None
+
+
+def _vehicle_pks_for_fleet(cursor: Any, *, vehicle_ids: list[str], fleet_id: int) -> dict[str, int | None]:
+    """vehicle_id -> primary key for this fleet's vehicles (created on first sight), None for another fleet's."""
+    owners: dict[str, tuple[int, int]] = {}
+    for attempt in range(2):
+        missing = [vehicle_id for vehicle_id in vehicle_ids if vehicle_id not in owners]
+        if not missing:
+            break
+        if attempt:
+            cursor.execute(
+                f"INSERT INTO {_VEHICLE_TABLE} (vehicle_id, fleet_id, created_at) "
+                "SELECT v, %s, now() FROM unnest(%s::varchar[]) AS v ON CONFLICT (vehicle_id) DO NOTHING",
+                [fleet_id, missing],
+            )
+        cursor.execute(
+            f"SELECT vehicle_id, id, fleet_id FROM {_VEHICLE_TABLE} WHERE vehicle_id = ANY(%s::varchar[])", [missing]
+        )
+        owners.update({vehicle_id: (pk, owner) for vehicle_id, pk, owner in cursor.fetchall()})
+    return {vehicle_id: pk if owner == fleet_id else None for vehicle_id, (pk, owner) in owners.items()}
+
+
+def diagnostic_logs_ingest_bulk(*, fleet_id: int, items: dict[int, dict[str, Any]]) -> dict[int, BulkItemResult]:
+    """Store many validated logs in one transaction: each item created, duplicate, conflict or forbidden.
+
+    Same rules as the single ingest, per item: identity by (vehicle, timestamp) decided by the unique
+    constraint; a same-content repeat is a duplicate (of a stored log or of an earlier item of the
+    batch), different content a conflict. One multi-row INSERT, and one batch report task after commit.
+    """
+    results: dict[int, BulkItemResult] = {}
+    if not items:
+        return results
+    with transaction.atomic(), connection.cursor() as cursor:
+        vehicles = _vehicle_pks_for_fleet(
+            cursor, vehicle_ids=sorted({data["vehicle_id"] for data in items.values()}), fleet_id=fleet_id
+        )
+        first_of: dict[tuple[int, datetime], int] = {}  # (vehicle pk, timestamp) -> index of its first item
+        repeats: list[int] = []
+        for index, data in items.items():
+            vehicle_pk = vehicles[data["vehicle_id"]]
+            if vehicle_pk is None:
+                results[index] = BulkItemResult(BulkStatus.FORBIDDEN)
+            elif (vehicle_pk, data["timestamp"]) in first_of:
+                repeats.append(index)
+            else:
+                first_of[(vehicle_pk, data["timestamp"])] = index
+        candidates = {index: uuid.uuid4() for index in first_of.values()}
+        keys = list(first_of)
+        cursor.execute(
+            f"INSERT INTO {_LOG_TABLE} (id, vehicle_id, timestamp, cells, cycle_count, nominal_capacity_kwh, "
+            "current_capacity_kwh, received_at, status, attempts, error, status_changed_at) "
+            "SELECT l.id, l.vehicle_id, l.ts, l.cells, l.cycle_count, l.nominal, l.current, now(), %s, 0, '', now() "
+            "FROM unnest(%s::uuid[], %s::bigint[], %s::timestamptz[], %s::jsonb[], %s::int[], %s::float8[], "
+            "%s::float8[]) AS l(id, vehicle_id, ts, cells, cycle_count, nominal, current) "
+            "ON CONFLICT (vehicle_id, timestamp) DO NOTHING RETURNING id",
+            [
+                ProcessingStatus.PENDING,
+                [str(candidates[first_of[key]]) for key in keys],
+                [key[0] for key in keys],
+                [key[1] for key in keys],
+                [json.dumps(items[first_of[key]]["cells"], allow_nan=False) for key in keys],
+                *(
+                    [items[first_of[key]][field] for key in keys]
+                    for field in ("cycle_count", "nominal_capacity_kwh", "current_capacity_kwh")
+                ),
+            ],
+        )
+        inserted = {row[0] for row in cursor.fetchall()}
+        stored: dict[tuple[int, datetime], tuple[uuid.UUID, tuple[Any, ...]]] = {}
+        for key in keys:
+            index = first_of[key]
+            if candidates[index] in inserted:
+                results[index] = BulkItemResult(BulkStatus.CREATED, candidates[index])
+                data = items[index]
+                stored[key] = (
+                    candidates[index],
+                    (data["cells"], data["cycle_count"], data["nominal_capacity_kwh"], data["current_capacity_kwh"]),
+                )
+        existing_keys = [key for key in keys if key not in stored]
+        if existing_keys:
+            cursor.execute(
+                f"SELECT l.id, l.vehicle_id, l.timestamp, l.cells, l.cycle_count, l.nominal_capacity_kwh, "
+                f"l.current_capacity_kwh FROM {_LOG_TABLE} AS l "
+                "JOIN unnest(%s::bigint[], %s::timestamptz[]) AS k(vehicle_id, ts) "
+                "ON l.vehicle_id = k.vehicle_id AND l.timestamp = k.ts",
+                [[key[0] for key in existing_keys], [key[1] for key in existing_keys]],
+            )
+            for log_id, vehicle_pk, timestamp, *content in cursor.fetchall():
+                stored[(vehicle_pk, timestamp)] = (log_id, tuple(content))
+        for index in [first_of[key] for key in existing_keys] + repeats:
+            data = items[index]
+            log_id, content = stored[(vehicles[data["vehicle_id"]], data["timestamp"])]  # type: ignore[index]
+            status = BulkStatus.DUPLICATE if _same_content(content, data) else BulkStatus.CONFLICT
+            results[index] = BulkItemResult(status, log_id)
+        created = [result.log_id for result in results.values() if result.status == BulkStatus.CREATED]
+        if created:
+            transaction.on_commit(lambda: enqueue_reports(created), robust=True)
+    return results
+
+
+def enqueue_reports(log_ids: list[uuid.UUID]) -> bool:
+    """Publish one batch report task for many logs, best effort (the sweeper covers a failure)."""
+    from reports.tasks import generate_battery_reports
+
+    try:
+        generate_battery_reports.apply_async(args=[[str(log_id) for log_id in log_ids]], retry=False)
+    except Exception as exc:
+        logger.warning("batch report task for %d logs not published (%s: %s)", len(log_ids), type(exc).__name__, exc)
+        return False
+    return True

@@ -11,6 +11,7 @@ def test_schema_is_served_without_auth_and_lists_every_endpoint(anon):
         "/api/v1/auth/token",
         "/api/v1/auth/token/refresh",
         "/api/v1/diagnostics",
+        "/api/v1/diagnostics/bulk",
         "/api/v1/diagnostics/{log_id}",
         "/api/v1/reports/{log_id}",
     }
