@@ -166,6 +166,13 @@ class StrictJSONParser(BaseParser):
         return loads_strict(self.read_body(stream, parser_context), max_depth=self.max_depth)
 
 
+class RawJSONParser(StrictJSONParser):
+    """application/json within the size limit, handed over as bytes for a compiled validator to parse."""
+
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: dict[str, Any] | None = None) -> Any:
+        return self.read_body(stream, parser_context)
+
+
 class BulkJSONParser(StrictJSONParser):
     """A JSON array of logs: one level deeper than a single log, and a larger body."""
 

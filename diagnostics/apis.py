@@ -15,9 +15,10 @@ from rest_framework.views import APIView
 from common.errors import validation_error
 from common.exceptions import PayloadTooLarge
 from common.openapi import AUTHENTICATED_ERRORS, INGEST_RESPONSE, ErrorDetailSerializer, error_responses
-from common.parsers import BulkJSONParser, LineError, NDJSONParser
+from common.parsers import BulkJSONParser, LineError, NDJSONParser, RawJSONParser
 from common.request import json_body
 from common.uuids import uuid_or_404
+from diagnostics.fast_validation import validate_log_body
 from diagnostics.models import ProcessingStatus
 from diagnostics.selectors import diagnostic_log_get
 from diagnostics.serializers import (
@@ -38,6 +39,7 @@ class DiagnosticLogIngestApi(APIView):
     """POST /api/v1/diagnostics: 202 for a new log, 200 for a same-content retry."""
 
     permission_classes = [IsAuthenticated, IsFleetMember]
+    parser_classes = [RawJSONParser]
 
     @extend_schema(
         operation_id="diagnostics_create",
@@ -49,7 +51,7 @@ class DiagnosticLogIngestApi(APIView):
         },
     )
     def post(self, request: Request) -> Response:
-        data = validate_log(json_body(request))
+        data = validate_log_body(json_body(request))
         result = diagnostic_log_ingest(fleet_id=request.user.fleet_id, data=data)
         status = result.status
         if result.created and settings.CELERY_TASK_ALWAYS_EAGER:

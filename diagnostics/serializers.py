@@ -206,6 +206,9 @@ class CellsField(serializers.Field):
                 f"Cell ids must be exactly 0..{len(cells) - 1}, each once (in any order)."
             )
         cells.sort(key=lambda cell: cell["id"])
+        # Volts and degrees are floats whatever the JSON wrote (4 and 4.0 are the same reading).
+        for cell in cells:
+            cell["voltage"], cell["temperature"] = float(cell["voltage"]), float(cell["temperature"])
         return cells
 
     def to_representation(self, value: Any) -> Any:
