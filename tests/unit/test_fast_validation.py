@@ -70,7 +70,7 @@ BASE = json.dumps(mock_log(seed=1, timestamp=datetime(2025, 10, 4, 10, 30, tzinf
         pytest.param(BASE.replace("4.", "NaN, 4.", 1), id="nan"),
         pytest.param(BASE.replace('"nominal_capacity_kwh": ', '"nominal_capacity_kwh": 1e999, "y": '), id="inf"),
         pytest.param("[" + BASE + "]", id="array"),
-        pytest.param(BASE.replace('"vehicle_id": "', '"vehicle_id": "\udc00'), id="lone-surrogate"),
+        pytest.param(BASE.replace('"vehicle_id": "', '"vehicle_id": "\\udc00'), id="lone-surrogate"),
     ],
 )
 def test_tricky_bodies_never_take_a_wrong_fast_path(raw):
