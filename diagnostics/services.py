@@ -82,49 +82,76 @@ def enqueue_report_on_commit(log_id: uuid.UUID) -> None:
     transaction.on_commit(lambda: enqueue_report(log_id), robust=True)
 
 
+_LOG_COLUMNS = (
+    "id, vehicle_id, timestamp, cells, cycle_count, nominal_capacity_kwh, current_capacity_kwh, "
+    "received_at, status, attempts, error, status_changed_at"
+)
+# The common case in one statement (and so one round trip and one commit): the vehicle exists in the
+# caller's fleet and the log is new. Anything else returns inserted = false and takes the full path.
+_INGEST_KNOWN_VEHICLE_SQL = (
+    f"WITH v AS (SELECT id FROM {_VEHICLE_TABLE} WHERE vehicle_id = %s AND fleet_id = %s), "
+    f"ins AS (INSERT INTO {_LOG_TABLE} ({_LOG_COLUMNS}) "
+    "SELECT %s, v.id, %s, %s::jsonb, %s, %s, %s, now(), %s, 0, '', now() FROM v "
+    "ON CONFLICT (vehicle_id, timestamp) DO NOTHING RETURNING 1) "
+    "SELECT EXISTS (SELECT 1 FROM ins)"
+)
+
+
+def _log_row(log_id: uuid.UUID, data: dict[str, Any]) -> list[Any]:
+    return [
+        log_id,
+        data["timestamp"],
+        json.dumps(data["cells"], allow_nan=False),
+        data["cycle_count"],
+        data["nominal_capacity_kwh"],
+        data["current_capacity_kwh"],
+        ProcessingStatus.PENDING,
+    ]
+
+
 def diagnostic_log_ingest(*, fleet_id: int, data: dict[str, Any]) -> IngestResult:
-    """Store one validated log in one transaction and schedule its report after commit.
+    """Store one validated log and schedule its report after commit.
 
     Idempotent by (vehicle_id, timestamp): a same-content retry returns the original log (created=False);
-    different content raises Conflict (409). Concurrent duplicates are settled by the unique constraint.
+    different content raises Conflict (409). Concurrent duplicates are settled by the unique constraint,
+    never by a read before the write.
     """
+    new_id = uuid.uuid4()
+    row = _log_row(new_id, data)
+    with connection.cursor() as cursor:
+        cursor.execute(_INGEST_KNOWN_VEHICLE_SQL, [data["vehicle_id"], fleet_id, *row])
+        (inserted,) = cursor.fetchone()
+    if inserted:
+        enqueue_report_on_commit(new_id)
+        return IngestResult(log_id=new_id, created=True, status=ProcessingStatus.PENDING)
+    return _ingest_full_path(fleet_id=fleet_id, data=data, new_id=new_id, row=row)
+
+
+def _ingest_full_path(*, fleet_id: int, data: dict[str, Any], new_id: uuid.UUID, row: list[Any]) -> IngestResult:
+    """A vehicle seen for the first time, another fleet's vehicle, a retry or a conflict: one transaction."""
     timestamp: datetime = data["timestamp"]
     with transaction.atomic(), connection.cursor() as cursor:
         vehicle_pk = _vehicle_pk_for_fleet(cursor, vehicle_id=data["vehicle_id"], fleet_id=fleet_id)
-        new_id = uuid.uuid4()
         cursor.execute(
-            f"INSERT INTO {_LOG_TABLE} (id, vehicle_id, timestamp, cells, cycle_count, nominal_capacity_kwh, "
-            "current_capacity_kwh, received_at, status, attempts, error, status_changed_at) "
-            "VALUES (%s, %s, %s, %s::jsonb, %s, %s, %s, now(), %s, 0, '', now()) "
-            "ON CONFLICT (vehicle_id, timestamp) DO NOTHING RETURNING id",
-            [
-                new_id,
-                vehicle_pk,
-                timestamp,
-                json.dumps(data["cells"], allow_nan=False),
-                data["cycle_count"],
-                data["nominal_capacity_kwh"],
-                data["current_capacity_kwh"],
-                ProcessingStatus.PENDING,
-            ],
+            f"INSERT INTO {_LOG_TABLE} ({_LOG_COLUMNS}) VALUES (%s, %s, %s, %s::jsonb, %s, %s, %s, now(), %s, 0, '', "
+            "now()) ON CONFLICT (vehicle_id, timestamp) DO NOTHING RETURNING id",
+            [row[0], vehicle_pk, *row[1:]],
         )
         if cursor.fetchone() is not None:
             enqueue_report_on_commit(new_id)
-            result = IngestResult(log_id=new_id, created=True, status=ProcessingStatus.PENDING)
-        else:
-            cursor.execute(
-                f"SELECT id, cells, cycle_count, nominal_capacity_kwh, current_capacity_kwh, status "
-                f"FROM {_LOG_TABLE} WHERE vehicle_id = %s AND timestamp = %s",
-                [vehicle_pk, timestamp],
+            return IngestResult(log_id=new_id, created=True, status=ProcessingStatus.PENDING)
+        cursor.execute(
+            f"SELECT id, cells, cycle_count, nominal_capacity_kwh, current_capacity_kwh, status "
+            f"FROM {_LOG_TABLE} WHERE vehicle_id = %s AND timestamp = %s",
+            [vehicle_pk, timestamp],
+        )
+        existing_id, *content, status = cursor.fetchone()
+        if not _same_content(tuple(content), data):
+            raise Conflict(
+                log_id=str(existing_id),
+                detail=f"A log for {data['vehicle_id']} at this timestamp exists with different content.",
             )
-            existing_id, *content, status = cursor.fetchone()
-            if not _same_content(tuple(content), data):
-                raise Conflict(
-                    log_id=str(existing_id),
-                    detail=f"A log for {data['vehicle_id']} at this timestamp exists with different content.",
-                )
-            result = IngestResult(log_id=existing_id, created=False, status=status)
-    return result
+        return IngestResult(log_id=existing_id, created=False, status=status)
 
 
 def diagnostic_log_status(*, log_id: uuid.UUID) -> str:
