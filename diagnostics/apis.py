@@ -130,7 +130,14 @@ class DiagnosticLogBulkIngestApi(APIView):
 
     @extend_schema(
         operation_id="diagnostics_bulk_create",
-        request={"application/json": DiagnosticLogSerializer(many=True)},
+        # Any item is accepted here and judged on its own: an invalid one is a per-item 400, not a 400.
+        request={
+            "application/json": {
+                "type": "array",
+                "items": {"description": "A diagnostic log (schema DiagnosticLogRequest); up to 1,000 per request."},
+            },
+            "application/x-ndjson": {"type": "string", "description": "One diagnostic log per line."},
+        },
         responses={
             200: OpenApiResponse(BULK_RESPONSE, description="One result per item, in order."),
             **error_responses(400, 413, 415, *AUTHENTICATED_ERRORS),
