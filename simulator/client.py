@@ -22,6 +22,7 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import Enum
 from typing import Self
 
@@ -364,6 +365,7 @@ def run_simulation(
     max_retries: int = 8,
     progress: bool = False,
     prefix: str = "EV-SIM",
+    start: datetime | None = None,
 ) -> SimulationSummary:
     """Simulate ``vehicles`` vehicles each posting ``logs_per_vehicle`` logs to the service at ``url``.
 
@@ -374,7 +376,8 @@ def run_simulation(
     """
     if vehicles < 1 or logs_per_vehicle < 1 or concurrency < 1:
         raise ValueError("vehicles, logs_per_vehicle and concurrency must be >= 1")
-    logs = fleet_logs(vehicles=vehicles, logs_per_vehicle=logs_per_vehicle, seed=seed, prefix=prefix)
+    # A fixed start makes a rerun send the very same logs (all same-content retries).
+    logs = fleet_logs(vehicles=vehicles, logs_per_vehicle=logs_per_vehicle, seed=seed, prefix=prefix, start=start)
     with FleetSimulator(
         url=url,
         username=username,

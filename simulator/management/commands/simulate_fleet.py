@@ -1,3 +1,5 @@
+from datetime import datetime
+
 from django.core.management.base import BaseCommand, CommandError
 
 from simulator.client import LoginError, run_simulation
@@ -24,6 +26,11 @@ class Command(BaseCommand):
         parser.add_argument("--prefix", default="EV-SIM", help="Vehicle id prefix (default EV-SIM).")
         parser.add_argument("--timeout", type=float, default=10.0, help="Per-request timeout, seconds (default 10).")
         parser.add_argument("--max-retries", type=int, default=8, help="Retries per log on transient errors.")
+        parser.add_argument(
+            "--start",
+            default=None,
+            help="ISO 8601 time of each vehicle's first log (a rerun then resends the same logs).",
+        )
         parser.add_argument("--no-progress", action="store_true", help="Do not draw a progress bar on stderr.")
 
     def handle(self, *args, **options):  # type: ignore[no-untyped-def]
@@ -40,6 +47,7 @@ class Command(BaseCommand):
                 max_retries=options["max_retries"],
                 progress=not options["no_progress"],
                 prefix=options["prefix"],
+                start=_start(options["start"]),
             )
         except LoginError as exc:
             raise CommandError(f"Login failed: {exc}") from exc
@@ -48,3 +56,15 @@ class Command(BaseCommand):
         self.stdout.write(summary.format())
         if summary.failed:
             raise CommandError(f"{summary.failed} of {summary.sent} logs failed after retries")
+
+
+def _start(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        start = datetime.fromisoformat(value)
+    except ValueError:
+        raise CommandError(f"--start: not an ISO 8601 time: {value}") from None
+    if start.tzinfo is None:
+        raise CommandError("--start needs an offset, e.g. 2026-01-01T00:00:00Z")
+    return start
