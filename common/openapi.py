@@ -60,7 +60,7 @@ INGEST_RESPONSE = inline_serializer(
     {
         "message": serializers.CharField(),
         "log_id": serializers.UUIDField(),
-        "status": serializers.ChoiceField(choices=["processing", "completed"]),
+        "status": serializers.ChoiceField(choices=["processing", "completed", "failed"]),
     },
 )
 

@@ -23,8 +23,13 @@ def parse_rate(rate: str) -> tuple[int, int]:
     return int(count), _PERIODS[period.strip().lower()]
 
 
+# After a cache failure, skip the cache for a while: a hung Redis costs one short timeout, not one per call.
+CACHE_RETRY_AFTER_S = 5.0
+
+
 class FixedWindowThrottle(BaseThrottle):
     scope = ""
+    _cache_down_until = 0.0  # shared by every throttle of the process (set on this class)
 
     def get_ident_key(self, request, view) -> str | None:  # type: ignore[no-untyped-def]
         raise NotImplementedError
@@ -34,6 +39,8 @@ class FixedWindowThrottle(BaseThrottle):
         ident = self.get_ident_key(request, view)
         if not rate or ident is None:
             return True
+        if time.monotonic() < FixedWindowThrottle._cache_down_until:
+            return True
         limit, period = parse_rate(rate)
         now = time.time()
         window = int(now // period)
@@ -42,9 +49,16 @@ class FixedWindowThrottle(BaseThrottle):
             cache.add(key, 0, timeout=period + 1)
             count = cache.incr(key)
         except Exception as exc:  # cache outage (or a key evicted between add and incr): let it pass
-            logger.warning("throttle %s: cache unavailable (%s); request allowed", self.scope, exc)
+            count, reason = None, exc
+        else:
+            reason = "no answer"  # django-redis with IGNORE_EXCEPTIONS answers None instead of raising
+        if count is None:
+            FixedWindowThrottle._cache_down_until = time.monotonic() + CACHE_RETRY_AFTER_S
+            logger.warning(
+                "throttle %s: cache unavailable (%s); requests pass for %s s", self.scope, reason, CACHE_RETRY_AFTER_S
+            )
             return True
-        if count is None or count <= limit:
+        if count <= limit:
             return True
         self._wait = (window + 1) * period - now
         return False

@@ -30,6 +30,9 @@ from diagnostics.serializers import (
 from diagnostics.services import BulkStatus, diagnostic_log_ingest, diagnostic_log_status, diagnostic_logs_ingest_bulk
 from fleets.permissions import IsFleetMember
 
+# pending and processing are one "processing" to a client; a failed log (a retry of a poison log) says so.
+_STATUS_SHOWN = {ProcessingStatus.COMPLETED: "completed", ProcessingStatus.FAILED: "failed"}
+
 
 def report_location(log_id: object) -> str:
     return f"/api/v1/reports/{log_id}"
@@ -60,7 +63,7 @@ class DiagnosticLogIngestApi(APIView):
         body = {
             "message": "Diagnostic log received",
             "log_id": str(result.log_id),
-            "status": "completed" if status == ProcessingStatus.COMPLETED else "processing",
+            "status": _STATUS_SHOWN.get(status, "processing"),
         }
         return Response(
             body, status=202 if result.created else 200, headers={"Location": report_location(result.log_id)}

@@ -12,6 +12,7 @@ from rest_framework.exceptions import PermissionDenied
 
 from common.exceptions import Conflict
 from diagnostics.models import DiagnosticLog, ProcessingStatus, Vehicle
+from diagnostics.publisher import publisher
 
 logger = logging.getLogger(__name__)
 
@@ -78,8 +79,8 @@ def enqueue_report(log_id: uuid.UUID) -> bool:
 
 
 def enqueue_report_on_commit(log_id: uuid.UUID) -> None:
-    """Schedule the report task for after the current transaction commits (never before)."""
-    transaction.on_commit(lambda: enqueue_report(log_id), robust=True)
+    """Schedule the report task for after the current transaction commits (never before), off the request."""
+    transaction.on_commit(lambda: publisher.submit(lambda: enqueue_report(log_id)), robust=True)
 
 
 _LOG_COLUMNS = (
@@ -266,8 +267,13 @@ def diagnostic_logs_ingest_bulk(*, fleet_id: int, items: dict[int, dict[str, Any
             results[index] = BulkItemResult(status, log_id)
         created = [result.log_id for result in results.values() if result.status == BulkStatus.CREATED]
         if created:
-            transaction.on_commit(lambda: enqueue_reports(created), robust=True)
+            enqueue_reports_on_commit(created)
     return results
+
+
+def enqueue_reports_on_commit(log_ids: list[uuid.UUID]) -> None:
+    """One batch report task for many logs, after commit, off the request."""
+    transaction.on_commit(lambda: publisher.submit(lambda: enqueue_reports(log_ids)), robust=True)
 
 
 def enqueue_reports(log_ids: list[uuid.UUID]) -> bool:

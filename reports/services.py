@@ -80,31 +80,60 @@ def battery_report_fail(*, log_id: uuid.UUID, reason: str) -> None:
     )
 
 
+SWEEP_BATCH = 100
+
+
+def report_queue_depth() -> int | None:
+    """Report tasks waiting in the broker: 0 in eager mode, None when the broker cannot be asked."""
+    from kombu.exceptions import ChannelError
+
+    from config.celery import app
+
+    if app.conf.task_always_eager:
+        return 0
+    try:
+        with app.connection_for_write() as conn:
+            _, count, _ = conn.default_channel.queue_declare(queue=app.conf.task_default_queue, passive=True)
+            return int(count)
+    except ChannelError:  # Redis drops an empty queue's key: "no such queue" is an empty queue
+        return 0
+    except Exception as exc:
+        logger.warning("sweeper: broker unavailable (%s: %s)", type(exc).__name__, exc)
+        return None
+
+
 def stale_logs_requeue(*, older_than_s: float, limit: int = 1000) -> list[uuid.UUID]:
     """Re-enqueue logs left `pending` or `processing` for longer than `older_than_s` seconds.
 
     The broker is a hint, the database the record: a publish lost to a broker outage, a flushed queue
-    or a worker killed mid-task leaves its log here, and this brings it back. Safe with several
-    sweepers at once: rows another sweeper holds are skipped (SKIP LOCKED), and requeued rows get a
-    fresh `status_changed_at`, so the next sweep leaves them alone for another threshold.
+    or a worker killed mid-task leaves its log here, and this brings it back, in batch tasks of 100.
+    While tasks still wait in the queue, a pending log may be one of them: only stuck `processing`
+    logs are re-enqueued then, so a backlog is never multiplied; once the queue has drained, a
+    pending log past the threshold was lost and comes back. With the broker down nothing is sent.
+    Safe with several sweepers at once: rows another sweeper holds are skipped (SKIP LOCKED), and
+    requeued rows get a fresh `status_changed_at`, so the next sweep leaves them alone for a threshold.
     """
-    from diagnostics.services import enqueue_report_on_commit
+    from diagnostics.services import enqueue_reports_on_commit
 
+    depth = report_queue_depth()
+    if depth is None:
+        return []
+    statuses = [ProcessingStatus.PROCESSING] if depth else [ProcessingStatus.PENDING, ProcessingStatus.PROCESSING]
     now = timezone.now()
     cutoff = now - timedelta(seconds=older_than_s)
     with transaction.atomic():
         ids = list(
             DiagnosticLog.objects.select_for_update(skip_locked=True)
-            .filter(status__in=[ProcessingStatus.PENDING, ProcessingStatus.PROCESSING], status_changed_at__lt=cutoff)
+            .filter(status__in=statuses, status_changed_at__lt=cutoff)
             .order_by("status_changed_at")
             .values_list("id", flat=True)[:limit]
         )
         if ids:
             DiagnosticLog.objects.filter(pk__in=ids).update(status_changed_at=now)
-            for log_id in ids:
-                enqueue_report_on_commit(log_id)
+            for start in range(0, len(ids), SWEEP_BATCH):
+                enqueue_reports_on_commit(ids[start : start + SWEEP_BATCH])
     if ids:
-        logger.warning("sweeper: re-enqueued %d stale log(s)", len(ids))
+        logger.warning("sweeper: re-enqueued %d stale log(s) (queue depth %d)", len(ids), depth)
     return ids
 
 

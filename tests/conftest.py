@@ -56,4 +56,7 @@ def _fresh_rate_limits():  # type: ignore[no-untyped-def]
     """Rate-limit counters live in the cache; every test starts with none."""
     from django.core.cache import cache
 
+    from common.throttling import FixedWindowThrottle
+
     cache.clear()
+    FixedWindowThrottle._cache_down_until = 0.0

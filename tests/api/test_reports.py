@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from diagnostics.models import DiagnosticLog, ProcessingStatus, Vehicle
+from reports.models import BatteryReport
 from tests.conftest import load_cases
 
 URL = "/api/v1/diagnostics"
@@ -436,3 +437,15 @@ def test_report_and_stored_log_agree_on_identity(client_a, make_log):
         log["cycle_count"],
     )
     assert parse_utc(report["timestamp"]) == parse_utc(log["timestamp"])
+
+
+def test_a_retry_of_a_failed_log_says_failed_and_its_report_gives_the_reason(client_a, sample_log):
+    log_id = client_a.post("/api/v1/diagnostics", sample_log).json()["log_id"]
+    BatteryReport.objects.filter(pk=log_id).delete()
+    DiagnosticLog.objects.filter(pk=log_id).update(status="failed", error="Gave up after 8 attempts.")
+    retry = client_a.post("/api/v1/diagnostics", sample_log)
+    assert retry.status_code == 200
+    assert retry.json() == {"message": "Diagnostic log received", "log_id": log_id, "status": "failed"}
+    report = client_a.get(f"/api/v1/reports/{log_id}")
+    assert report.status_code == 200
+    assert report.json() == {"log_id": log_id, "status": "failed", "error": "Gave up after 8 attempts."}

@@ -374,7 +374,9 @@ CRASH_SCRIPT = textwrap.dedent(
     reports.tasks.generate_battery_report.apply_async = crash
     fleet = Fleet.objects.get(name=sys.argv[1])
     diagnostic_log_ingest(fleet_id=fleet.id, data=validate_log(json.loads(sys.stdin.read())))
-    os._exit(0)  # not reached: the task was never published
+    # Publishing happens off the request thread: die now, committed and unpublished (if the publisher
+    # thread got there first, its publish is the crash above).
+    os._exit(137)
     """
 )
 

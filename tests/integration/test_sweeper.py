@@ -17,8 +17,10 @@ pytestmark = pytest.mark.django_db(transaction=True)  # the sweeper publishes af
 
 @pytest.fixture
 def enqueued(monkeypatch) -> list[Any]:
+    """Every log id handed to the broker, by the single-log or the batch publish."""
     calls: list[Any] = []
     monkeypatch.setattr("diagnostics.services.enqueue_report", calls.append)
+    monkeypatch.setattr("diagnostics.services.enqueue_reports", calls.extend)
     return calls
 
 
@@ -82,21 +84,40 @@ def test_sweep_task_returns_the_number_requeued(logs_in_every_state, enqueued, s
 
 
 def test_a_publish_failing_during_a_sweep_does_not_stop_the_others(logs_in_every_state, monkeypatch):
+    monkeypatch.setattr("reports.services.SWEEP_BATCH", 1)  # one batch task per log
     published: list[Any] = []
 
-    def first_publish_fails(log_id):  # type: ignore[no-untyped-def]
+    def first_publish_fails(log_ids):  # type: ignore[no-untyped-def]
         if not published:
-            published.append(("failed", log_id))
+            published.append(("failed", log_ids))
             raise kombu.exceptions.OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
-        published.append(("ok", log_id))
+        published.append(("ok", log_ids))
 
-    monkeypatch.setattr("diagnostics.services.enqueue_report", first_publish_fails)
+    monkeypatch.setattr("diagnostics.services.enqueue_reports", first_publish_fails)
 
     requeued = stale_logs_requeue(older_than_s=120)
 
     assert len(requeued) == 2
     assert [outcome for outcome, _ in published] == ["failed", "ok"]
-    assert sorted(log_id for _, log_id in published) == sorted(requeued)
+    assert sorted(log_id for _, ids in published for log_id in ids) == sorted(requeued)
+
+
+def test_while_tasks_wait_in_the_queue_only_stuck_processing_logs_are_requeued(
+    logs_in_every_state, enqueued, monkeypatch
+):
+    monkeypatch.setattr("reports.services.report_queue_depth", lambda: 25)
+
+    assert stale_logs_requeue(older_than_s=120) == [logs_in_every_state["stale_processing"]]
+    assert enqueued == [logs_in_every_state["stale_processing"]]
+
+
+def test_with_the_broker_down_nothing_is_requeued(logs_in_every_state, enqueued, monkeypatch):
+    monkeypatch.setattr("reports.services.report_queue_depth", lambda: None)
+
+    assert stale_logs_requeue(older_than_s=120) == []
+    assert enqueued == []
+    stale = DiagnosticLog.objects.get(pk=logs_in_every_state["stale_pending"])
+    assert stale.status_changed_at < timezone.now() - timedelta(minutes=30)  # still due at the next sweep
 
 
 def test_a_swept_log_gets_its_report(fleet, ingest, make_log, monkeypatch):
