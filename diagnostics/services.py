@@ -60,27 +60,9 @@ def _same_content(stored: tuple[Any, ...], data: dict[str, Any]) -> bool:
     )
 
 
-def enqueue_report(log_id: uuid.UUID) -> bool:
-    """Publish the report task, best effort; True if published.
-
-    Called after commit. A failure is logged, never raised: the log is committed and the sweeper
-    re-enqueues it. No publish retries either: a request must not wait on a dead broker.
-    """
-    from reports.tasks import generate_battery_report
-
-    try:
-        generate_battery_report.apply_async(args=[str(log_id)], retry=False)
-    except Exception as exc:
-        logger.warning(
-            "report task for log %s not published (%s: %s); the sweeper will", log_id, type(exc).__name__, exc
-        )
-        return False
-    return True
-
-
 def enqueue_report_on_commit(log_id: uuid.UUID) -> None:
-    """Schedule the report task for after the current transaction commits (never before), off the request."""
-    transaction.on_commit(lambda: publisher.submit(lambda: enqueue_report(log_id)), robust=True)
+    """Schedule the report for after the current transaction commits (never before), off the request."""
+    enqueue_reports_on_commit([log_id])
 
 
 _LOG_COLUMNS = (
@@ -273,7 +255,7 @@ def diagnostic_logs_ingest_bulk(*, fleet_id: int, items: dict[int, dict[str, Any
 
 def enqueue_reports_on_commit(log_ids: list[uuid.UUID]) -> None:
     """One batch report task for many logs, after commit, off the request."""
-    transaction.on_commit(lambda: publisher.submit(lambda: enqueue_reports(log_ids)), robust=True)
+    transaction.on_commit(lambda: publisher.submit(log_ids), robust=True)
 
 
 def enqueue_reports(log_ids: list[uuid.UUID]) -> bool:

@@ -17,7 +17,7 @@ from simulator.generator import mock_log
 @pytest.fixture
 def pending_logs(fleet, ingest, monkeypatch):  # type: ignore[no-untyped-def]
     """Committed logs whose report task was never published (as after a broker outage)."""
-    monkeypatch.setattr("diagnostics.services.enqueue_report", lambda log_id: False)
+    monkeypatch.setattr("diagnostics.services.enqueue_reports", lambda log_ids: False)
 
     def _make(count: int) -> list[uuid.UUID]:
         return [ingest(fleet, mock_log(seed=seed, vehicle_id=f"EV-B{seed}")).log_id for seed in range(count)]

@@ -286,7 +286,7 @@ def test_retry_conflict_and_denial_register_no_on_commit_callback(
 def enqueued(monkeypatch) -> list[Any]:
     """Record the report tasks published (instead of publishing them)."""
     calls: list[Any] = []
-    monkeypatch.setattr("diagnostics.services.enqueue_report", calls.append)
+    monkeypatch.setattr("diagnostics.services.enqueue_reports", calls.extend)
     return calls
 
 
@@ -316,10 +316,10 @@ def test_nothing_is_enqueued_when_the_outer_transaction_rolls_back(fleet, ingest
 
 @pytest.mark.django_db(transaction=True)
 def test_a_failing_publish_after_commit_keeps_the_log_and_returns_normally(fleet, ingest, sample_log, monkeypatch):
-    def broker_down(log_id):
+    def broker_down(log_ids):
         raise kombu.exceptions.OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
-    monkeypatch.setattr("diagnostics.services.enqueue_report", broker_down)
+    monkeypatch.setattr("diagnostics.services.enqueue_reports", broker_down)
 
     result = ingest(fleet, sample_log)
 

@@ -165,7 +165,7 @@ def test_running_five_times_leaves_one_report_and_one_counted_attempt(pending_lo
 
 @pytest.mark.django_db(transaction=True)
 def test_five_concurrent_runs_leave_exactly_one_report(fleet, ingest, make_log, monkeypatch):
-    monkeypatch.setattr("diagnostics.services.enqueue_report", lambda log_id: None)  # the test runs the task
+    monkeypatch.setattr("diagnostics.services.enqueue_reports", lambda log_ids: None)  # the test runs the task
     log = DiagnosticLog.objects.get(pk=ingest(fleet, make_log(**HOT_IMBALANCED_WORN)).log_id)
     barrier = threading.Barrier(5)
     statuses: list[str] = []

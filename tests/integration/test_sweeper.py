@@ -17,9 +17,8 @@ pytestmark = pytest.mark.django_db(transaction=True)  # the sweeper publishes af
 
 @pytest.fixture
 def enqueued(monkeypatch) -> list[Any]:
-    """Every log id handed to the broker, by the single-log or the batch publish."""
+    """Every log id handed to the broker."""
     calls: list[Any] = []
-    monkeypatch.setattr("diagnostics.services.enqueue_report", calls.append)
     monkeypatch.setattr("diagnostics.services.enqueue_reports", calls.extend)
     return calls
 
@@ -121,7 +120,7 @@ def test_with_the_broker_down_nothing_is_requeued(logs_in_every_state, enqueued,
 
 
 def test_a_swept_log_gets_its_report(fleet, ingest, make_log, monkeypatch):
-    monkeypatch.setattr("diagnostics.services.enqueue_report", lambda log_id: None)  # the publish was lost
+    monkeypatch.setattr("diagnostics.services.enqueue_reports", lambda log_ids: None)  # the publish was lost
     log_id = ingest(fleet, make_log()).log_id
     DiagnosticLog.objects.filter(pk=log_id).update(status_changed_at=timezone.now() - timedelta(hours=1))
     monkeypatch.undo()  # the broker is back; Celery is eager in these tests
