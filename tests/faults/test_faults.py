@@ -270,8 +270,10 @@ def test_broker_flushed_with_tasks_queued(stack: Stack, card: Card) -> None:
 
     verify(card, ledger, stack.checker, recovery_since=flushed_at, recovery_bound_s=RECOVERY_BOUND_S)
     card.add(queued_before_flush=queued, queued_after_flush=left, **ledger.summary())
-    if queued < 40:
-        card.problem(f"expected >= 40 queued tasks before the flush, found {queued}")
+    # Report tasks are published in batches (every log id waiting at that moment), so 40 logs make
+    # between 1 and 40 messages; what matters is that they were queued and the flush dropped them.
+    if not 1 <= queued <= 40:
+        card.problem(f"expected 1 to 40 queued tasks before the flush, found {queued}")
     finish(stack, card, ledger)
 
 
