@@ -1,12 +1,15 @@
 """Rate limits on the shared cache (Redis in production), so every process and host counts together.
 
-A fixed window counter per (scope, identity): one atomic INCR per request, O(1) whatever the rate
-(DRF's SimpleRateThrottle rewrites a list of every request's time, O(rate)). When the cache is down
-the count is unknown and the request passes: throttling degrades, it never fails a request.
+Fixed-window counters per (scope, identity). A request's counters are all bumped in one round trip
+(a Redis pipeline of SET NX EX + INCR per scope; DRF's SimpleRateThrottle instead rewrites a list of
+every request's time, O(rate), once per scope). When the cache is down the count is unknown and the
+request passes: throttling degrades, it never fails a request. After a failure the process skips the
+cache for CACHE_RETRY_AFTER_S, so a hung Redis costs one short timeout, not one per request.
 """
 
 import logging
 import time
+from collections.abc import Iterable
 
 from django.conf import settings
 from django.core.cache import cache
@@ -15,6 +18,7 @@ from rest_framework.throttling import BaseThrottle
 logger = logging.getLogger(__name__)
 
 _PERIODS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600, "hour": 3600}
+CACHE_RETRY_AFTER_S = 5.0
 
 
 def parse_rate(rate: str) -> tuple[int, int]:
@@ -23,75 +27,93 @@ def parse_rate(rate: str) -> tuple[int, int]:
     return int(count), _PERIODS[period.strip().lower()]
 
 
-# After a cache failure, skip the cache for a while: a hung Redis costs one short timeout, not one per call.
-CACHE_RETRY_AFTER_S = 5.0
+def _redis_client():  # type: ignore[no-untyped-def]
+    """The raw Redis client behind the cache, or None for a cache that is not django-redis."""
+    if not settings.CACHES["default"]["BACKEND"].startswith("django_redis."):
+        return None
+    from django_redis import get_redis_connection
+
+    return get_redis_connection("default")
+
+
+def bump_counters(counters: list[tuple[str, int]]) -> list[int] | None:
+    """Increment each (key, window seconds) counter; the new counts, or None when the cache failed."""
+    client = _redis_client()
+    try:
+        if client is not None:
+            pipe = client.pipeline(transaction=False)
+            for key, ttl in counters:
+                pipe.set(key, 0, ex=ttl, nx=True)
+                pipe.incr(key)
+            return [int(count) for count in pipe.execute()[1::2]]
+        counts = []
+        for key, ttl in counters:
+            cache.add(key, 0, timeout=ttl)
+            counts.append(cache.incr(key))
+        return counts
+    except Exception as exc:  # connection refused, timeout, a key evicted between add and incr ...
+        logger.warning("rate limits: cache unavailable (%s: %s)", type(exc).__name__, exc)
+        return None
 
 
 class FixedWindowThrottle(BaseThrottle):
-    scope = ""
+    """Checks every scope of `scopes` that applies to the request, in one cache round trip."""
+
+    scopes: tuple[str, ...] = ()
     _cache_down_until = 0.0  # shared by every throttle of the process (set on this class)
 
-    def get_ident_key(self, request, view) -> str | None:  # type: ignore[no-untyped-def]
+    def idents(self, request, view) -> Iterable[tuple[str, str]]:  # type: ignore[no-untyped-def]
+        """(scope, identity) pairs this request counts against."""
         raise NotImplementedError
 
     def allow_request(self, request, view) -> bool:  # type: ignore[no-untyped-def]
-        rate = settings.THROTTLE_RATES.get(self.scope)
-        ident = self.get_ident_key(request, view)
-        if not rate or ident is None:
-            return True
         if time.monotonic() < FixedWindowThrottle._cache_down_until:
             return True
-        limit, period = parse_rate(rate)
         now = time.time()
-        window = int(now // period)
-        key = f"throttle:{self.scope}:{ident}:{window}"
-        try:
-            cache.add(key, 0, timeout=period + 1)
-            count = cache.incr(key)
-        except Exception as exc:  # cache outage (or a key evicted between add and incr): let it pass
-            count, reason = None, exc
-        else:
-            reason = "no answer"  # django-redis with IGNORE_EXCEPTIONS answers None instead of raising
-        if count is None:
+        limits, counters = [], []
+        for scope, ident in self.idents(request, view):
+            rate = settings.THROTTLE_RATES.get(scope)
+            if not rate:
+                continue
+            limit, period = parse_rate(rate)
+            window = int(now // period)
+            limits.append((limit, period, window))
+            counters.append((f"throttle:{scope}:{ident}:{window}", period + 1))
+        if not counters:
+            return True
+        counts = bump_counters(counters)
+        if counts is None:
             FixedWindowThrottle._cache_down_until = time.monotonic() + CACHE_RETRY_AFTER_S
-            logger.warning(
-                "throttle %s: cache unavailable (%s); requests pass for %s s", self.scope, reason, CACHE_RETRY_AFTER_S
-            )
             return True
-        if count <= limit:
-            return True
-        self._wait = (window + 1) * period - now
-        return False
+        waits = [
+            (window + 1) * period - now
+            for (limit, period, window), count in zip(limits, counts, strict=True)
+            if count > limit
+        ]
+        if waits:
+            self._wait = max(waits)
+            return False
+        return True
 
     def wait(self) -> float | None:
         return getattr(self, "_wait", None)
 
 
-class UserRateThrottle(FixedWindowThrottle):
-    """Per API user."""
+class UserFleetRateThrottle(FixedWindowThrottle):
+    """Per API user, and per fleet (all users of a fleet together)."""
 
-    scope = "user"
-
-    def get_ident_key(self, request, view) -> str | None:  # type: ignore[no-untyped-def]
+    def idents(self, request, view) -> Iterable[tuple[str, str]]:  # type: ignore[no-untyped-def]
         user = request.user
-        return str(user.pk) if user and user.is_authenticated else None
-
-
-class FleetRateThrottle(FixedWindowThrottle):
-    """Per fleet: all users of a fleet together."""
-
-    scope = "fleet"
-
-    def get_ident_key(self, request, view) -> str | None:  # type: ignore[no-untyped-def]
-        user = request.user
-        fleet_id = getattr(user, "fleet_id", None) if user and user.is_authenticated else None
-        return str(fleet_id) if fleet_id is not None else None
+        if not (user and user.is_authenticated):
+            return []
+        pairs = [("user", str(user.pk))]
+        if getattr(user, "fleet_id", None) is not None:
+            pairs.append(("fleet", str(user.fleet_id)))
+        return pairs
 
 
 class AuthRateThrottle(FixedWindowThrottle):
     """Per client address, on the token endpoints (password guessing)."""
 
-    scope = "auth"
-
-    def get_ident_key(self, request, view) -> str | None:  # type: ignore[no-untyped-def]
-        return self.get_ident(request)
+    def idents(self, request, view) -> Iterable[tuple[str, str]]:  # type: ignore[no-untyped-def]
+        return [("auth", self.get_ident(request))]

@@ -153,3 +153,19 @@ def test_login_attempts_are_rate_limited(anon, settings, user):
     settings.THROTTLE_RATES = {**settings.THROTTLE_RATES, "auth": "2/min"}
     codes = [anon.post("/api/v1/auth/token", {"username": "alice", "password": "wrong"}).status_code for _ in range(3)]
     assert codes == [401, 401, 429]
+
+
+def test_a_cache_outage_lets_requests_through_and_is_not_asked_again_at_once(client_a, settings, sample_log):
+    from common.throttling import FixedWindowThrottle
+
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens there
+            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.25, "SOCKET_TIMEOUT": 0.25, "IGNORE_EXCEPTIONS": True},
+        }
+    }
+    settings.THROTTLE_RATES = {**settings.THROTTLE_RATES, "user": "1/min"}
+    assert client_a.post("/api/v1/diagnostics", sample_log).status_code == 202
+    assert FixedWindowThrottle._cache_down_until > 0  # the breaker is open: the cache is skipped for a while
+    assert client_a.post("/api/v1/diagnostics", sample_log).status_code == 200  # not throttled: degrades open
