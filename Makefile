@@ -48,8 +48,14 @@ worker: install ## Run a Celery worker (needs CELERY_BROKER_URL)
 seed: install ## Seed 50 vehicles x 100 logs into the demo fleet
 	$(BIN)/python manage.py seed_diagnostics --vehicles 50 --logs-per-vehicle 100 --seed 1 --fleet demo
 
-bench: install ## Run the benchmark scripts in benchmarks/
-	@for script in benchmarks/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+$(BIN)/.bench-installed: $(BIN)/.installed requirements-bench.txt
+	$(BIN)/python -m pip install -q -r requirements-bench.txt
+	@command -v wrk >/dev/null || echo "note: wrk not found (apt-get install -y wrk); the asyncio load generator is used"
+	@touch $@
+
+bench: $(BIN)/.bench-installed ## Run every benchmark side by side with its reference (a few minutes; QUICK=1 for a smoke run)
+	@for script in benchmarks/bench_*.py; do echo "== $$script"; $(BIN)/python $$script $(if $(QUICK),--quick) || exit 1; done
+	$(BIN)/python benchmarks/report.py $(if $(QUICK),--quick)
 
 compose-check: install ## Parse docker-compose.yml and check its services
 	$(BIN)/python -m pytest -q tests/unit/test_compose.py
