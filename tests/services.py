@@ -222,12 +222,19 @@ def app_publishing_to(url: str, queue: str) -> Iterator[None]:
         app._pool = None
         app.amqp._producer_pool = None
 
+    # Celery reads CELERY_BROKER_URL from the environment before its own configuration.
+    saved_env = os.environ.get("CELERY_BROKER_URL")
+    os.environ["CELERY_BROKER_URL"] = url
     app.conf.broker_url, app.conf.task_default_queue, app.conf.task_always_eager = url, queue, False
     settings.CELERY_TASK_DEFAULT_QUEUE, settings.CELERY_TASK_ALWAYS_EAGER = queue, False
     _reset_pools()
     try:
         yield
     finally:
+        if saved_env is None:
+            os.environ.pop("CELERY_BROKER_URL", None)
+        else:
+            os.environ["CELERY_BROKER_URL"] = saved_env
         (
             app.conf.broker_url,
             app.conf.task_default_queue,
