@@ -1,0 +1,105 @@
+#!/usr/bin/env python
+"""GET /api/v1/reports/<log_id> vs the plain Django ``.values()`` + orjson view, same server config.
+
+    .venv/bin/python benchmarks/bench_get.py [--quick] [--connections 16] [--duration 10]
+
+On a private stack, ``--logs`` logs with their reports (written by COPY and the raw batch loop), then a
+closed-loop GET load (wrk, or the asyncio client) cycling over those ids, with a JWT:
+
+- ours: ``GET /api/v1/reports/<id>`` (DRF APIView, simplejwt, fleet permission, throttles, orjson);
+- the reference: ``GET /plain/reports/<id>`` (benchmarks/reference/textbook_views.py ``plain_report``:
+  PyJWT, one ``.values()`` query scoped to the token's user's fleet, orjson, the same JSON).
+
+Both under the best server configuration of bench_ingest_http (else gunicorn gthread 2x4).
+Target: ours >= 1.0x the plain view.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path[:] = [str(REPO_ROOT), *(p for p in sys.path if Path(p or ".").resolve() != REPO_ROOT / "benchmarks")]
+
+from benchmarks.bench_workers import insert_pending  # noqa: E402
+from benchmarks.common import (  # noqa: E402
+    GetSpec,
+    Results,
+    Stack,
+    WebConfig,
+    base_parser,
+    closed_loop,
+    load_results,
+    wait_quiet,
+    wrk_available,
+)
+
+
+def main() -> int:
+    p = base_parser(__doc__ or "")
+    p.add_argument("--connections", type=int, default=16)
+    p.add_argument("--duration", type=float, default=None, help="seconds per run (default 10, quick 3)")
+    p.add_argument("--logs", type=int, default=2000, help="logs with reports to cycle over (default 2000)")
+    args = p.parse_args()
+    duration = args.duration or (3.0 if args.quick else 10.0)
+    if args.wait_quiet:
+        wait_quiet(args.wait_quiet)
+    results = Results("bench_get", args)
+    results.meta["load_generator"] = "wrk" if wrk_available() else "asyncio"
+    config = WebConfig("gunicorn-gthread", 2, 4)
+    ingest = load_results("bench_ingest_http", quick=args.quick)
+    if ingest and ingest.get("best_config"):
+        best = ingest["best_config"]
+        config = WebConfig(best["kind"], best["workers"], best["threads"])
+    results.meta["server"] = config.label
+
+    with Stack(name="bench-get", keep=args.keep) as stack:
+        from benchmarks.reference import raw_db
+
+        results.meta["database"] = stack.db_description
+        with stack.pg() as conn:
+            pks = dict(conn.execute("SELECT vehicle_id, id FROM diagnostics_vehicle").fetchall())
+        ids = insert_pending(stack, args.logs, pks)
+        with stack.pg() as conn:
+            raw_db.raw_batch_reports(conn, ids)
+            conn.execute("ANALYZE")
+
+        for key, label, path, start in (
+            ("ours", f"ours: GET /api/v1/reports/<id>, {config.label}", "/api/v1/reports/", stack.start_app),
+            (
+                "plain",
+                f"reference: plain Django .values() + orjson, {config.label}",
+                "/plain/reports/",
+                stack.start_textbook,
+            ),
+        ):
+            server = start(config)
+            try:
+                spec = GetSpec(token=stack.token, paths=[f"{path}{i}" for i in ids])
+                closed_loop(server.url, spec, duration_s=1 if args.quick else 3, connections=args.connections)
+                cpu_before = server.cpu()
+                result = closed_loop(server.url, spec, duration_s=duration, connections=args.connections)
+                cpu = server.cpu() - cpu_before
+            finally:
+                stack.stop_server(server)
+            results.add(
+                key,
+                label,
+                round(result.rps, 1),
+                "req/s",
+                **result.figures(),
+                cpu_ms_per_req=round(1000 * cpu / max(result.requests, 1), 3),
+            )
+            if result.errors:
+                results.note(f"{label}: {result.errors} errors")
+
+    results.ratio("GET report: ours / plain .values() + orjson view", "ours", "plain", target=1.0)
+    results.note(f"closed loop, {args.connections} connections, {duration:.0f} s per run, {args.logs} distinct reports")
+    results.print()
+    results.save()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

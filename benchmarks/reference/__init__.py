@@ -1,0 +1,1 @@
+"""Reference implementations the benchmarks measure our service against (see benchmarks/README.md)."""

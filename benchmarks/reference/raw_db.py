@@ -1,0 +1,183 @@
+"""The database's own limits, with no framework: raw single-row INSERTs, COPY, and the raw report loop.
+
+Used by bench_db.py, bench_ingest_http.py, bench_workers.py and bench_get.py. Every function takes an
+open connection (psycopg 3 unless the name says psycopg2) and rows made by ``log_rows``, and writes the
+same table and columns as the service (``diagnostics_diagnosticlog``; ``reports_batteryreport``).
+"""
+
+from __future__ import annotations
+
+import io
+import time
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+LOG_COLUMNS = (
+    "id, vehicle_id, timestamp, cells, cycle_count, nominal_capacity_kwh, current_capacity_kwh, "
+    "received_at, status, attempts, error, status_changed_at"
+)
+INSERT_ONE = (
+    f"INSERT INTO diagnostics_diagnosticlog ({LOG_COLUMNS}) "
+    "VALUES (%s, %s, %s, %s::jsonb, %s, %s, %s, now(), 'pending', 0, '', now())"
+)
+COPY_SQL = (
+    "COPY diagnostics_diagnosticlog (id, vehicle_id, timestamp, cells, cycle_count, nominal_capacity_kwh, "
+    "current_capacity_kwh, received_at, status, attempts, error, status_changed_at) FROM STDIN"
+)
+
+Row = tuple[uuid.UUID, int, datetime, str, int, float, float]
+
+
+def log_rows(logs: Sequence[dict[str, Any]], vehicle_pks: dict[str, int]) -> list[Row]:
+    """Rows of validated-shape logs (vehicle_id resolved to its primary key; cells as JSON text)."""
+    rows = []
+    for data in logs:
+        ts = data["timestamp"]
+        if isinstance(ts, str):
+            ts = datetime.fromisoformat(ts.replace("Z", "+00:00")).astimezone(UTC)
+        rows.append(
+            (
+                uuid.uuid4(),
+                vehicle_pks[data["vehicle_id"]],
+                ts,
+                orjson.dumps(data["cells"]).decode(),
+                data["cycle_count"],
+                float(data["nominal_capacity_kwh"]),
+                float(data["current_capacity_kwh"]),
+            )
+        )
+    return rows
+
+
+def insert_single(conn: Any, rows: Sequence[Row]) -> float:
+    """One INSERT and one commit per row (autocommit connection); seconds taken."""
+    started = time.perf_counter()
+    for row in rows:
+        conn.execute(INSERT_ONE, row)
+    return time.perf_counter() - started
+
+
+def insert_single_pipeline(conn: Any, rows: Sequence[Row], depth: int = 50) -> float:
+    """psycopg 3 pipeline mode: single-row autocommit INSERTs, `depth` in flight; seconds taken."""
+    started = time.perf_counter()
+    for start in range(0, len(rows), depth):
+        with conn.pipeline():
+            for row in rows[start : start + depth]:
+                conn.execute(INSERT_ONE, row)
+    return time.perf_counter() - started
+
+
+def insert_single_psycopg2(conn2: Any, rows: Sequence[Row]) -> float:
+    """The same with psycopg2 (the driver Django uses here): autocommit, one INSERT per row."""
+    started = time.perf_counter()
+    with conn2.cursor() as cur:
+        for row in rows:
+            cur.execute(INSERT_ONE, (str(row[0]), *row[1:]))
+    return time.perf_counter() - started
+
+
+def copy_rows(conn: Any, rows: Sequence[Row], batch: int = 1000) -> float:
+    """psycopg 3 COPY FROM STDIN (text format), one transaction per `batch` rows; seconds taken."""
+    started = time.perf_counter()
+    for start in range(0, len(rows), batch):
+        with conn.transaction(), conn.cursor() as cur, cur.copy(COPY_SQL) as copy:
+            for row in rows[start : start + batch]:
+                now = datetime.now(UTC)
+                copy.write_row((*row, now, "pending", 0, "", now))
+    return time.perf_counter() - started
+
+
+def _copy_text(value: Any) -> str:
+    text = str(value)
+    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+
+
+def copy_rows_psycopg2(conn2: Any, rows: Sequence[Row], batch: int = 1000) -> float:
+    """The same COPY with psycopg2's copy_expert and a text buffer built in Python; seconds taken."""
+    started = time.perf_counter()
+    for start in range(0, len(rows), batch):
+        buf = io.StringIO()
+        now = datetime.now(UTC).isoformat()
+        for row in rows[start : start + batch]:
+            buf.write("\t".join(_copy_text(v) for v in (*row, now, "pending", 0, "", now)))
+            buf.write("\n")
+        buf.seek(0)
+        with conn2.cursor() as cur:
+            cur.copy_expert(COPY_SQL, buf)
+        conn2.commit()
+    return time.perf_counter() - started
+
+
+def insert_unnest(conn: Any, rows: Sequence[Row], batch: int = 1000) -> float:
+    """One multi-row INSERT … SELECT FROM unnest(arrays) per `batch` rows (what the bulk service does)."""
+    started = time.perf_counter()
+    for start in range(0, len(rows), batch):
+        chunk = rows[start : start + batch]
+        cols = list(zip(*chunk, strict=True))
+        conn.execute(
+            f"INSERT INTO diagnostics_diagnosticlog ({LOG_COLUMNS}) "
+            "SELECT l.id, l.v, l.ts, l.cells, l.cc, l.nom, l.cur, now(), 'pending', 0, '', now() "
+            "FROM unnest(%s::uuid[], %s::bigint[], %s::timestamptz[], %s::jsonb[], %s::int[], %s::float8[], "
+            "%s::float8[]) AS l(id, v, ts, cells, cc, nom, cur)",
+            [list(c) for c in cols],
+        )
+    return time.perf_counter() - started
+
+
+# --------------------------------------------------------------------------------------------------------
+# The raw batch report loop: the worker's limit
+# --------------------------------------------------------------------------------------------------------
+def raw_batch_reports(conn: Any, log_ids: Sequence[uuid.UUID], batch: int = 100) -> float:
+    """Reports of `log_ids`, `batch` per transaction: SELECT … WHERE id = ANY, evaluate, one multi-row
+    INSERT of the reports and one UPDATE of the statuses. Seconds taken. (psycopg 3, orjson.)"""
+    from reports.health import BatterySnapshot, evaluate
+
+    started = time.perf_counter()
+    for start in range(0, len(log_ids), batch):
+        chunk = list(log_ids[start : start + batch])
+        with conn.transaction():
+            fetched = conn.execute(
+                "SELECT id, cells, cycle_count, nominal_capacity_kwh, current_capacity_kwh "
+                "FROM diagnostics_diagnosticlog WHERE id = ANY(%s)",
+                [chunk],
+            ).fetchall()
+            ids, soh, anomalies, details, diagnostics = [], [], [], [], []
+            for log_id, cells, cycle_count, nominal, current in fetched:
+                report = evaluate(
+                    BatterySnapshot.from_mapping(
+                        {
+                            "cells": cells,
+                            "cycle_count": cycle_count,
+                            "nominal_capacity_kwh": nominal,
+                            "current_capacity_kwh": current,
+                        }
+                    )
+                ).as_dict()
+                ids.append(log_id)
+                soh.append(report["battery_soh"])
+                anomalies.append(orjson.dumps(report["anomalies"]).decode())
+                details.append(orjson.dumps(report["anomaly_details"]).decode())
+                diagnostics.append(orjson.dumps(report["diagnostics"]).decode())
+            conn.execute(
+                "INSERT INTO reports_batteryreport (log_id, battery_soh, anomalies, anomaly_details, diagnostics, "
+                "generated_at) SELECT r.i, r.s, r.a, r.d, r.g, now() FROM unnest(%s::uuid[], %s::float8[], "
+                "%s::jsonb[], %s::jsonb[], %s::jsonb[]) AS r(i, s, a, d, g) ON CONFLICT (log_id) DO NOTHING",
+                [ids, soh, anomalies, details, diagnostics],
+            )
+            conn.execute(
+                "UPDATE diagnostics_diagnosticlog SET status = 'completed', error = '', status_changed_at = now() "
+                "WHERE id = ANY(%s)",
+                [ids],
+            )
+    return time.perf_counter() - started
+
+
+def use_orjson_for_json(conn: Any) -> None:
+    """Make a psycopg 3 connection parse json/jsonb with orjson (the raw loop's only JSON trick)."""
+    from psycopg.types.json import set_json_loads
+
+    set_json_loads(orjson.loads, conn)
