@@ -2,8 +2,9 @@
 
 A request commits its log and returns; a background thread per process hands the report tasks to the
 broker. It takes every log id waiting at that moment (up to `BATCH_MAX`) and publishes one batch task
-for them: one log per task when traffic is light (no added latency), up to 100 per task under load, so
-publishing and the workers both cost far less per log (benchmarks/bench_workers.py). A dead or hung
+for them, at most once per `MIN_PUBLISH_INTERVAL_S`: one log per task when traffic is light (no added
+latency), up to 100 per task under load, so publishing and the workers both cost far less per log
+(benchmarks/bench_workers.py). A dead or hung
 broker never holds a request: the log is committed, which is the promise, and the sweeper re-enqueues
 whatever was not published (the queue here is bounded, and lost if the process dies: both are the
 sweeper's job by design). In eager mode (no broker) the task runs at once, in the caller's thread.
@@ -21,6 +22,10 @@ logger = logging.getLogger(__name__)
 
 MAX_PENDING = 10_000
 BATCH_MAX = 100
+# At most one publish per this interval per process: at light load (a log per 50 ms or fewer) every log
+# is published at once; under load the ids of the interval go out as one task, so a worker runs tasks
+# of ~5-100 logs instead of one each (the worker's per-task cost is what bounds it, bench_workers.py).
+MIN_PUBLISH_INTERVAL_S = 0.05
 FLUSH_AT_EXIT_S = 2.0
 
 
@@ -70,13 +75,18 @@ class BackgroundPublisher:
     def _run(pending: "queue.Queue[uuid.UUID]") -> None:
         from diagnostics.services import enqueue_reports
 
+        last_publish = 0.0
         while True:
             batch = [pending.get()]
+            wait = last_publish + MIN_PUBLISH_INTERVAL_S - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
             while len(batch) < BATCH_MAX:
                 try:
                     batch.append(pending.get_nowait())
                 except queue.Empty:
                     break
+            last_publish = time.monotonic()
             try:
                 enqueue_reports(batch)  # logs and swallows its own failures
             except Exception:  # never let the thread die

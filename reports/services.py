@@ -160,8 +160,11 @@ def battery_reports_generate(*, log_ids: list[uuid.UUID], max_attempts: int) -> 
     ids = [str(log_id) for log_id in dict.fromkeys(log_ids)]
     with connection.cursor() as cursor:
         cursor.execute(
+            # Rows another batch is claiming right now are skipped, not waited for: no deadlock between
+            # overlapping batches (a redelivery racing the original), and each log is worked on once.
             f"UPDATE {_LOG_TABLE} SET status = %s, attempts = attempts + 1, status_changed_at = now() "
-            "WHERE id = ANY(%s::uuid[]) AND status IN (%s, %s) "
+            f"WHERE id IN (SELECT id FROM {_LOG_TABLE} WHERE id = ANY(%s::uuid[]) AND status IN (%s, %s) "
+            "ORDER BY id FOR UPDATE SKIP LOCKED) "
             "RETURNING id, attempts, cells, cycle_count, nominal_capacity_kwh, current_capacity_kwh",
             [ProcessingStatus.PROCESSING, ids, ProcessingStatus.PENDING, ProcessingStatus.PROCESSING],
         )
