@@ -48,17 +48,21 @@ worker: install ## Run a Celery worker (needs CELERY_BROKER_URL)
 seed: install ## Seed 50 vehicles x 100 logs into the demo fleet
 	$(BIN)/python manage.py seed_diagnostics --vehicles 50 --logs-per-vehicle 100 --seed 1 --fleet demo
 
-$(BIN)/.bench-installed: $(BIN)/.installed requirements-bench.txt
-	$(BIN)/python -m pip install -q -r requirements-bench.txt
+# The benchmarks get their own virtualenv: with psycopg 3 importable, Django would switch the app's driver.
+BENCH_VENV ?= .venv-bench
+$(BENCH_VENV)/.installed: requirements.txt requirements-dev.txt requirements-bench.txt
+	$(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install -q --upgrade pip
+	$(BENCH_VENV)/bin/python -m pip install -q -r requirements.txt -r requirements-dev.txt -r requirements-bench.txt
 	@command -v wrk >/dev/null || echo "note: wrk not found (apt-get install -y wrk); the asyncio load generator is used"
 	@touch $@
 
-bench: $(BIN)/.bench-installed ## Run every benchmark side by side with its reference (a few minutes; QUICK=1 for a smoke run)
-	@for script in benchmarks/bench_*.py; do echo "== $$script"; $(BIN)/python $$script $(if $(QUICK),--quick) || exit 1; done
-	$(BIN)/python benchmarks/report.py $(if $(QUICK),--quick)
+bench: $(BENCH_VENV)/.installed ## Run every benchmark side by side with its reference (about 15 min; QUICK=1 for a smoke run)
+	@for script in benchmarks/bench_*.py; do echo "== $$script"; $(BENCH_VENV)/bin/python $$script $(if $(QUICK),--quick) || exit 1; done
+	$(BENCH_VENV)/bin/python benchmarks/report.py $(if $(QUICK),--quick)
 
 compose-check: install ## Parse docker-compose.yml and check its services
 	$(BIN)/python -m pytest -q tests/unit/test_compose.py
 
 clean: ## Remove the virtualenv and the embedded database's data
-	rm -rf $(VENV) .data .pytest_cache .ruff_cache .mypy_cache .hypothesis
+	rm -rf $(VENV) $(BENCH_VENV) .data .pytest_cache .ruff_cache .mypy_cache .hypothesis

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path[:] = [str(REPO_ROOT), *(p for p in sys.path if Path(p or ".").resolve() != REPO_ROOT / "benchmarks")]
@@ -31,6 +32,7 @@ from benchmarks.common import (  # noqa: E402
     base_parser,
     closed_loop,
     load_results,
+    log,
     wait_quiet,
     wrk_available,
 )
@@ -41,8 +43,10 @@ def main() -> int:
     p.add_argument("--connections", type=int, default=16)
     p.add_argument("--duration", type=float, default=None, help="seconds per run (default 10, quick 3)")
     p.add_argument("--logs", type=int, default=2000, help="logs with reports to cycle over (default 2000)")
+    p.add_argument("--repeat", type=int, default=None, help="interleaved rounds, best kept (default 2, quick 1)")
     args = p.parse_args()
     duration = args.duration or (3.0 if args.quick else 10.0)
+    rounds = args.repeat or (1 if args.quick else 2)
     if args.wait_quiet:
         wait_quiet(args.wait_quiet)
     results = Results("bench_get", args)
@@ -65,7 +69,7 @@ def main() -> int:
             raw_db.raw_batch_reports(conn, ids)
             conn.execute("ANALYZE")
 
-        for key, label, path, start in (
+        runs = (
             ("ours", f"ours: GET /api/v1/reports/<id>, {config.label}", "/api/v1/reports/", stack.start_app),
             (
                 "plain",
@@ -73,16 +77,27 @@ def main() -> int:
                 "/plain/reports/",
                 stack.start_textbook,
             ),
-        ):
-            server = start(config)
-            try:
-                spec = GetSpec(token=stack.token, paths=[f"{path}{i}" for i in ids])
-                closed_loop(server.url, spec, duration_s=1 if args.quick else 3, connections=args.connections)
-                cpu_before = server.cpu()
-                result = closed_loop(server.url, spec, duration_s=duration, connections=args.connections)
-                cpu = server.cpu() - cpu_before
-            finally:
-                stack.stop_server(server)
+        )
+        best: dict[str, tuple[Any, float, list[float]]] = {}
+        for round_no in range(rounds):  # interleaved rounds (A B A B), the best of each kept
+            for key, _, path, start in runs:
+                server = start(config)
+                try:
+                    spec = GetSpec(token=stack.token, paths=[f"{path}{i}" for i in ids])
+                    closed_loop(server.url, spec, duration_s=1 if args.quick else 3, connections=args.connections)
+                    cpu_before = server.cpu()
+                    result = closed_loop(server.url, spec, duration_s=duration, connections=args.connections)
+                    cpu = server.cpu() - cpu_before
+                finally:
+                    stack.stop_server(server)
+                log(f"  round {round_no + 1}/{rounds} {key}: {result.rps:.0f} req/s")
+                history = [*best.get(key, (None, 0.0, []))[2], round(result.rps)]
+                if key not in best or result.rps > best[key][0].rps:
+                    best[key] = (result, cpu, history)
+                else:
+                    best[key] = (best[key][0], best[key][1], history)
+        for key, label, _, _ in runs:
+            result, cpu, history = best[key]
             results.add(
                 key,
                 label,
@@ -90,11 +105,19 @@ def main() -> int:
                 "req/s",
                 **result.figures(),
                 cpu_ms_per_req=round(1000 * cpu / max(result.requests, 1), 3),
+                rounds=" / ".join(str(v) for v in history),
             )
             if result.errors:
                 results.note(f"{label}: {result.errors} errors")
 
     results.ratio("GET report: ours / plain .values() + orjson view", "ours", "plain", target=1.0)
+    results.ratio(
+        "GET report CPU per request: ours / plain (>1: ours costs more)",
+        "",
+        "",
+        values=(results.rows["ours"]["cpu_ms_per_req"], results.rows["plain"]["cpu_ms_per_req"]),
+        note="server CPU per request; steadier than req/s on a shared machine",
+    )
     results.note(f"closed loop, {args.connections} connections, {duration:.0f} s per run, {args.logs} distinct reports")
     results.print()
     results.save()

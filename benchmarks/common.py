@@ -699,12 +699,21 @@ def asyncio_open_loop(
     lag = 0.0
 
     async def one(k: int, slots: asyncio.Semaphore) -> None:
+        reused = bool(idle)
         conn = idle.pop() if idle else _Conn(host, port)
         raw = raw_request("POST", hostport, spec.path, spec.headers(), spec.body(k))
         wall = time.time()
         started = time.monotonic()
         try:
-            status, body = await conn.request(raw)
+            try:
+                status, body = await conn.request(raw)
+            except (OSError, asyncio.IncompleteReadError):
+                if not reused:
+                    raise
+                # A kept-alive connection the server closed meanwhile (gthread: after 2 s idle): a new one.
+                conn.close()
+                conn = _Conn(host, port)
+                status, body = await conn.request(raw)
             sends.append(OpenLoopSend(k, wall, time.monotonic() - started, status, body))
             idle.append(conn)
         except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError):

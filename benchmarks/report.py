@@ -41,7 +41,7 @@ def main() -> int:
         print(f"### {name}\n")
         print(
             f"`{data['command']}` — {data['started_at']}, load {data['machine']['loadavg_start']} at start, "
-            f"{data['machine'].get('loadavg_end')} at end\n"
+            f"{data.get('loadavg_end')} at end\n"
         )
         print("| run | figure | p50 ms | p99 ms | details |")
         print("|---|---:|---:|---:|---|")
