@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import orjson
 from django.db import connection, transaction
 from rest_framework.exceptions import PermissionDenied
 
@@ -80,11 +81,17 @@ _INGEST_KNOWN_VEHICLE_SQL = (
 )
 
 
+def cells_json(cells: list[dict[str, Any]]) -> str:
+    """The cells as JSON text for the JSONB column: orjson, about 10x the standard library (the values are
+    validated finite numbers, so nothing it would reject can reach it)."""
+    return orjson.dumps(cells).decode()
+
+
 def _log_row(log_id: uuid.UUID, data: dict[str, Any]) -> list[Any]:
     return [
         log_id,
         data["timestamp"],
-        json.dumps(data["cells"], allow_nan=False),
+        cells_json(data["cells"]),
         data["cycle_count"],
         data["nominal_capacity_kwh"],
         data["current_capacity_kwh"],
@@ -213,7 +220,7 @@ def diagnostic_logs_ingest_bulk(*, fleet_id: int, items: dict[int, dict[str, Any
                 [str(candidates[first_of[key]]) for key in keys],
                 [key[0] for key in keys],
                 [key[1] for key in keys],
-                [json.dumps(items[first_of[key]]["cells"], allow_nan=False) for key in keys],
+                [cells_json(items[first_of[key]]["cells"]) for key in keys],
                 *(
                     [items[first_of[key]][field] for key in keys]
                     for field in ("cycle_count", "nominal_capacity_kwh", "current_capacity_kwh")
