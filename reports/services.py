@@ -146,57 +146,86 @@ class BatchOutcome:
     skipped: int  # unknown, already completed or already failed
 
 
-def battery_reports_generate(*, log_ids: list[uuid.UUID], max_attempts: int) -> BatchOutcome:
-    """Compute and store the reports of many logs in three statements, whatever their number.
+# Logs one batch task works on: its own ids, topped up with the oldest pending logs (see below).
+BATCH_FILL = 100
 
-    1. one UPDATE … RETURNING claims the logs still to do (counting an attempt) and reads their data;
-    2. the pure rules run in Python;
-    3. one transaction: a multi-row INSERT … ON CONFLICT DO NOTHING of the reports and one UPDATE of
-       the statuses. Idempotent like the single-log path: a repeated batch leaves one report per log.
-    A log past `max_attempts` (a poison log) or one the rules reject is marked failed; the others go on.
+
+def battery_reports_generate(*, log_ids: list[uuid.UUID], max_attempts: int, fill_to: int = 0) -> BatchOutcome:
+    """Compute and store the reports of many logs in a constant number of statements, whatever their number.
+
+    1. claim (committed at once, so an attempt counts even if the worker dies next): one UPDATE … RETURNING
+       marks the logs `processing` and counts an attempt: the given logs still to do, and, up to `fill_to`
+       logs in all, the oldest other `pending` logs. Under load a task so takes a full batch whatever it
+       was published with, and the tasks of the logs it took find them done (a one-statement no-op):
+       batches form where the backlog is, in the database, not at publish time;
+    2. one transaction: the claimed logs are read under row locks (FOR UPDATE SKIP LOCKED), the pure
+       rules run in Python, one multi-row INSERT … ON CONFLICT DO NOTHING stores the reports and one
+       UPDATE the statuses. While a worker holds a log's lock, another task skips the log instead of
+       computing it twice; if the worker dies, the lock goes with it and a redelivery claims the log again.
+    Idempotent like the single-log path: a repeated batch leaves one report per log. A log past
+    `max_attempts` (a poison log) or one the rules reject is marked failed; the others go on.
     """
-    if not log_ids:
+    if not log_ids and fill_to <= 0:
         return BatchOutcome(completed=(), failed={}, skipped=0)
     ids = [str(log_id) for log_id in dict.fromkeys(log_ids)]
     with connection.cursor() as cursor:
         cursor.execute(
-            # Rows another batch is claiming right now are skipped, not waited for: no deadlock between
-            # overlapping batches (a redelivery racing the original), and each log is worked on once.
+            # Rows another worker holds are skipped, not waited for: no deadlock between overlapping
+            # batches (a redelivery racing the original), and each log is worked on by one worker at a time.
+            f"WITH own AS (SELECT id FROM {_LOG_TABLE} WHERE id = ANY(%s::uuid[]) AND status IN (%s, %s) "
+            "ORDER BY id FOR UPDATE SKIP LOCKED), "
+            f"extra AS (SELECT id FROM {_LOG_TABLE} WHERE status = %s AND NOT (id = ANY(%s::uuid[])) "
+            "ORDER BY status_changed_at LIMIT %s FOR UPDATE SKIP LOCKED) "
             f"UPDATE {_LOG_TABLE} SET status = %s, attempts = attempts + 1, status_changed_at = now() "
-            f"WHERE id IN (SELECT id FROM {_LOG_TABLE} WHERE id = ANY(%s::uuid[]) AND status IN (%s, %s) "
-            "ORDER BY id FOR UPDATE SKIP LOCKED) "
-            "RETURNING id, attempts, cells, cycle_count, nominal_capacity_kwh, current_capacity_kwh",
-            [ProcessingStatus.PROCESSING, ids, ProcessingStatus.PENDING, ProcessingStatus.PROCESSING],
+            "WHERE id IN (SELECT id FROM own UNION ALL SELECT id FROM extra) RETURNING id, attempts",
+            [
+                ids,
+                ProcessingStatus.PENDING,
+                ProcessingStatus.PROCESSING,
+                ProcessingStatus.PENDING,
+                ids,
+                max(0, fill_to - len(ids)),
+                ProcessingStatus.PROCESSING,
+            ],
         )
         claimed = cursor.fetchall()
+    failed: dict[uuid.UUID, str] = {
+        log_id: f"Gave up after {max_attempts} attempts." for log_id, attempts in claimed if attempts > max_attempts
+    }
+    to_compute = [str(log_id) for log_id, attempts in claimed if attempts <= max_attempts]
     reports: list[tuple[str, float, str, str, str]] = []
-    failed: dict[uuid.UUID, str] = {}
-    for log_id, attempts, cells, cycle_count, nominal, current in claimed:
-        if attempts > max_attempts:
-            failed[log_id] = f"Gave up after {max_attempts} attempts."
-            continue
-        try:
-            log = {
-                "cells": json.loads(cells) if isinstance(cells, str) else cells,
-                "cycle_count": cycle_count,
-                "nominal_capacity_kwh": nominal,
-                "current_capacity_kwh": current,
-            }
-            report = evaluate(BatterySnapshot.from_mapping(log)).as_dict()
-        except Exception as exc:  # bad data: terminal for this log, never for its neighbours
-            failed[log_id] = f"{type(exc).__name__}: {exc}"
-            continue
-        reports.append(
-            (
-                str(log_id),
-                report["battery_soh"],
-                json.dumps(report["anomalies"]),
-                json.dumps(report["anomaly_details"], ensure_ascii=False),
-                json.dumps(report["diagnostics"]),
-            )
-        )
-    done = [row[0] for row in reports]
     with transaction.atomic(), connection.cursor() as cursor:
+        if to_compute:
+            cursor.execute(
+                "SELECT id, cells, cycle_count, nominal_capacity_kwh, current_capacity_kwh "
+                f"FROM {_LOG_TABLE} WHERE id = ANY(%s::uuid[]) AND status = %s ORDER BY id FOR UPDATE SKIP LOCKED",
+                [to_compute, ProcessingStatus.PROCESSING],
+            )
+            rows = cursor.fetchall()
+        else:
+            rows = []
+        for log_id, cells, cycle_count, nominal, current in rows:
+            try:
+                log = {
+                    "cells": json.loads(cells) if isinstance(cells, str) else cells,
+                    "cycle_count": cycle_count,
+                    "nominal_capacity_kwh": nominal,
+                    "current_capacity_kwh": current,
+                }
+                report = evaluate(BatterySnapshot.from_mapping(log)).as_dict()
+            except Exception as exc:  # bad data: terminal for this log, never for its neighbours
+                failed[log_id] = f"{type(exc).__name__}: {exc}"
+                continue
+            reports.append(
+                (
+                    str(log_id),
+                    report["battery_soh"],
+                    json.dumps(report["anomalies"]),
+                    json.dumps(report["anomaly_details"], ensure_ascii=False),
+                    json.dumps(report["diagnostics"]),
+                )
+            )
+        done = [row[0] for row in reports]
         if reports:
             columns = list(zip(*reports, strict=True))
             cursor.execute(
@@ -224,5 +253,7 @@ def battery_reports_generate(*, log_ids: list[uuid.UUID], max_attempts: int) -> 
                 ],
             )
     return BatchOutcome(
-        completed=tuple(uuid.UUID(log_id) for log_id in done), failed=failed, skipped=len(ids) - len(claimed)
+        completed=tuple(uuid.UUID(log_id) for log_id in done),
+        failed=failed,
+        skipped=len(set(ids) - {str(log_id) for log_id, _ in claimed}),
     )

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
 from reports.services import (
+    BATCH_FILL,
     LogNotFound,
     battery_report_fail,
     battery_report_generate,
@@ -72,7 +73,8 @@ def sweep_stale_logs() -> int:
 
 @shared_task(bind=True, name="reports.generate_battery_reports", acks_late=True, max_retries=MAX_RETRIES)
 def generate_battery_reports(self, log_ids: list[str]) -> None:  # type: ignore[no-untyped-def]
-    """Reports of many logs in one task (the bulk endpoint enqueues one per request)."""
+    """Reports of many logs in one task: the ids it was published with, topped up to BATCH_FILL with the
+    oldest pending logs (under load the backlog is worked off in full batches; reports.services)."""
     ids = []
     for log_id in log_ids:
         try:
@@ -80,7 +82,7 @@ def generate_battery_reports(self, log_ids: list[str]) -> None:  # type: ignore[
         except ValueError:
             logger.error("generate_battery_reports: malformed log id %r dropped", log_id)
     try:
-        outcome = battery_reports_generate(log_ids=ids, max_attempts=MAX_ATTEMPTS)
+        outcome = battery_reports_generate(log_ids=ids, max_attempts=MAX_ATTEMPTS, fill_to=BATCH_FILL)
     except TRANSIENT_ERRORS as exc:
         if self.request.retries >= self.max_retries:
             logger.error("generate_battery_reports: %d logs: %s retries used: %s", len(ids), self.max_retries, exc)

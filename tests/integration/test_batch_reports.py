@@ -9,7 +9,7 @@ from django.db import connection
 from diagnostics.models import DiagnosticLog, ProcessingStatus
 from reports.health import BatterySnapshot, evaluate
 from reports.models import BatteryReport
-from reports.services import battery_reports_generate
+from reports.services import BATCH_FILL, battery_reports_generate
 from reports.tasks import MAX_ATTEMPTS, generate_battery_reports
 from simulator.generator import mock_log
 
@@ -62,8 +62,8 @@ def test_a_repeated_batch_is_a_cheap_no_op(pending_logs):
 
 def test_statement_count_does_not_grow_with_the_batch(pending_logs, django_assert_max_num_queries):
     ids = pending_logs(40)
-    # claim, then insert + status update inside one transaction (plus its savepoint bookkeeping)
-    with django_assert_max_num_queries(5):
+    # the claim, then read under lock + insert + status update in one transaction (plus its savepoint)
+    with django_assert_max_num_queries(6):
         battery_reports_generate(log_ids=ids, max_attempts=MAX_ATTEMPTS)
     assert BatteryReport.objects.count() == 40
 
@@ -110,4 +110,96 @@ def test_concurrent_batches_over_the_same_logs_leave_one_report_each(pending_log
         thread.join(60)
     assert errors == []
     assert BatteryReport.objects.count() == 30
+    assert set(DiagnosticLog.objects.values_list("status", flat=True)) == {ProcessingStatus.COMPLETED}
+
+
+def test_a_task_tops_its_batch_up_with_the_oldest_pending_logs(pending_logs):
+    ids = pending_logs(12)
+    outcome = battery_reports_generate(log_ids=[ids[-1]], max_attempts=MAX_ATTEMPTS, fill_to=5)
+    # its own log, and the four logs pending longest
+    assert sorted(outcome.completed) == sorted([ids[-1], *ids[:4]])
+    assert BatteryReport.objects.count() == 5
+    # the tasks published for the logs it took find them done: no second computation, no attempt counted
+    again = battery_reports_generate(log_ids=ids[:4], max_attempts=MAX_ATTEMPTS)
+    assert (again.completed, again.skipped) == ((), 4)
+    assert set(DiagnosticLog.objects.filter(pk__in=outcome.completed).values_list("attempts", flat=True)) == {1}
+    # a task that carries no id at all (or a spent one) still works the backlog off, a batch at a time
+    rest = battery_reports_generate(log_ids=[], max_attempts=MAX_ATTEMPTS, fill_to=BATCH_FILL)
+    assert sorted(rest.completed) == sorted(ids[4:11])
+    assert BatteryReport.objects.count() == 12
+
+
+def test_a_task_never_takes_more_than_its_own_ids_beyond_the_fill(pending_logs):
+    ids = pending_logs(6)
+    outcome = battery_reports_generate(log_ids=ids[:4], max_attempts=MAX_ATTEMPTS, fill_to=2)
+    assert sorted(outcome.completed) == sorted(ids[:4])
+    assert DiagnosticLog.objects.filter(status=ProcessingStatus.PENDING).count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_log_another_worker_is_computing_is_skipped_not_computed_twice(pending_logs):
+    """A worker holds its claimed logs' row locks while computing; a task for the same log meanwhile
+    (a redelivery, the log's own task after another took it) leaves it to that worker."""
+    import psycopg2
+
+    ids = pending_logs(2)
+    DiagnosticLog.objects.filter(pk=ids[0]).update(status=ProcessingStatus.PROCESSING, attempts=1)
+    settings_dict = connection.settings_dict
+    other = psycopg2.connect(
+        dbname=settings_dict["NAME"],
+        user=settings_dict["USER"],
+        host=settings_dict["HOST"] or None,
+        port=settings_dict["PORT"] or None,
+        password=settings_dict["PASSWORD"] or None,
+    )
+    try:
+        with other.cursor() as cursor:  # the other worker, inside its compute transaction
+            cursor.execute("SELECT id FROM diagnostics_diagnosticlog WHERE id = %s FOR UPDATE", [str(ids[0])])
+            outcome = battery_reports_generate(log_ids=ids, max_attempts=MAX_ATTEMPTS, fill_to=BATCH_FILL)
+    finally:
+        other.rollback()
+        other.close()
+    assert outcome.completed == (ids[1],)
+    assert outcome.skipped == 1
+    held = DiagnosticLog.objects.get(pk=ids[0])
+    assert (held.status, held.attempts) == (ProcessingStatus.PROCESSING, 1)
+    assert not BatteryReport.objects.filter(pk=ids[0]).exists()
+    # once that worker is gone (its transaction rolled back), a redelivery claims the log again
+    again = battery_reports_generate(log_ids=[ids[0]], max_attempts=MAX_ATTEMPTS)
+    assert again.completed == (ids[0],)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_topped_up_batches_compute_each_log_once(pending_logs, monkeypatch):
+    ids = pending_logs(60)
+    computed: list[str] = []
+    lock = threading.Lock()
+    from reports import services
+
+    real_evaluate = services.evaluate
+
+    def counting_evaluate(snapshot):  # type: ignore[no-untyped-def]
+        with lock:
+            computed.append(snapshot)
+        return real_evaluate(snapshot)
+
+    monkeypatch.setattr(services, "evaluate", counting_evaluate)
+    errors: list[BaseException] = []
+
+    def run(chunk: list[uuid.UUID]) -> None:
+        try:
+            battery_reports_generate(log_ids=chunk, max_attempts=MAX_ATTEMPTS, fill_to=20)
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(ids[start : start + 6],)) for start in range(0, 60, 6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+    assert BatteryReport.objects.count() == 60
+    assert len(computed) == 60
     assert set(DiagnosticLog.objects.values_list("status", flat=True)) == {ProcessingStatus.COMPLETED}
