@@ -8,7 +8,6 @@ returns None and the caller runs the full path (`common.parsers.loads_strict` th
 give the same answers; the fast one is 20-40x cheaper (see benchmarks/bench_validation.py).
 """
 
-import re
 from typing import Annotated, Any
 
 import msgspec
@@ -43,8 +42,8 @@ class _Log(msgspec.Struct, forbid_unknown_fields=True):
 _decoder = msgspec.json.Decoder(_Log)
 _TOP_LEVEL_KEYS = len(_Log.__struct_fields__)
 _CELL_KEYS = len(_Cell.__struct_fields__)
-# A key is a string followed by optional white space and a colon; this never undercounts keys.
-_KEY_RE = re.compile(rb'"\s*:')
+# The string values of a log: vehicle_id and timestamp (cells hold numbers only).
+_STRING_VALUES = 2
 _timestamp_field = TimestampField()
 
 
@@ -52,13 +51,13 @@ def _key_count_is(raw: bytes, expected: int) -> bool:
     """True when the body holds exactly `expected` keys, i.e. none is repeated.
 
     msgspec, like every fast JSON parser, keeps the last of repeated keys silently; the contract rejects
-    them. A valid log has exactly 6 + 3 x cells keys; a repeat adds one. Counting `":` is exact for
-    compact JSON (it can only overcount, on a `\\":` inside a string, which sends us to the full path);
-    with white space after a string the regular expression counts instead.
+    them. The caller has decoded the body as a log (every key known, every value typed), so its strings
+    are its keys and the two string values, and each string adds two double quotes, plus one per escaped
+    quote inside it. A valid log therefore holds exactly 2 x (6 + 3 x cells + 2) double quotes; a
+    repeated key adds two, an escaped quote one (either sends the body to the full path). One byte count,
+    whatever the white space: about 2 us for a 100-cell log.
     """
-    if b'" ' in raw or b'"\t' in raw or b'"\n' in raw or b'"\r' in raw:
-        return len(_KEY_RE.findall(raw)) == expected
-    return raw.count(b'":') == expected
+    return raw.count(b'"') == 2 * (expected + _STRING_VALUES)
 
 
 def validate_log_fast(raw: bytes) -> dict[str, Any] | None:
@@ -72,7 +71,8 @@ def validate_log_fast(raw: bytes) -> dict[str, Any] | None:
         return None
     if not _key_count_is(raw, _TOP_LEVEL_KEYS + _CELL_KEYS * len(cells)):
         return None
-    if sorted(cell.id for cell in cells) != list(range(len(cells))):
+    in_order = all(cell.id == index for index, cell in enumerate(cells))
+    if not in_order and sorted(cell.id for cell in cells) != list(range(len(cells))):
         return None
     if capacity_error(log.nominal_capacity_kwh, log.current_capacity_kwh):
         return None
@@ -80,7 +80,7 @@ def validate_log_fast(raw: bytes) -> dict[str, Any] | None:
         timestamp = _timestamp_field.to_internal_value(log.timestamp)
     except ValidationError:
         return None
-    ordered = cells if all(cell.id == index for index, cell in enumerate(cells)) else sorted(cells, key=_cell_id)
+    ordered = cells if in_order else sorted(cells, key=_cell_id)
     return {
         "vehicle_id": log.vehicle_id,
         "timestamp": timestamp,

@@ -56,6 +56,14 @@ BASE = json.dumps(mock_log(seed=1, timestamp=datetime(2025, 10, 4, 10, 30, tzinf
         pytest.param(BASE.replace('"cycle_count": ', '"cycle_count": 1, "cycle_count": '), id="repeated-top-key"),
         pytest.param(BASE.replace('{"id": 0, ', '{"id": 0, "id": 0, ', 1), id="repeated-cell-key"),
         pytest.param(BASE.replace('{"id": 0, ', '{"id" : 0, "id": 0, ', 1), id="repeated-key-with-space"),
+        pytest.param(BASE.replace('{"id": 0, ', '{"id"\t:\n0, "id"\r\n: 0, ', 1), id="repeated-key-with-tab-newline"),
+        pytest.param(
+            BASE.replace('"cycle_count": ', '"cycle_count": 1, "cycle\\u005fcount": ', 1), id="repeated-escaped-key"
+        ),
+        pytest.param(
+            BASE.replace('"cycle_count": ', '"cycle\\u005fcount": 1, "cycle_count": ', 1), id="escaped-key-first"
+        ),
+        pytest.param(BASE.replace('"vehicle_id": "', '"vehicle_id": "\\"', 1), id="escaped-quote-in-value"),
         pytest.param(BASE[:-1] + ', "extra": 1}', id="unknown-field"),
         pytest.param(BASE.replace('"vehicle_id": "', '"vehicle_id": "\\n'), id="vehicle-newline-first"),
         pytest.param(BASE.replace('", "timestamp"', '\\n", "timestamp"', 1), id="vehicle-trailing-newline"),
@@ -81,6 +89,12 @@ def test_tricky_bodies_never_take_a_wrong_fast_path(raw):
 @pytest.mark.parametrize("raw", [b'{"vehicle_id": "EV-\xff"}', b"\xef\xbb\xbf" + BASE.encode(), b"", b"   "])
 def test_undecodable_bodies_are_left_to_the_full_path(raw):
     assert validate_log_fast(raw) is None
+
+
+def test_an_escaped_key_alone_is_a_plain_log():
+    """One string per key whatever its spelling: the quote count does not mistake an escape for a repeat."""
+    raw = BASE.replace('"cycle_count": ', '"cycle\\u005fcount": ', 1).encode()
+    assert validate_log_fast(raw) == full_path(raw)
 
 
 def test_integral_float_counts_is_left_to_the_full_path():
