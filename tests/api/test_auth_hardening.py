@@ -76,6 +76,28 @@ def test_deleted_user(user):
     _assert_401(token)
 
 
+@pytest.mark.parametrize("user_id", ["not-a-number", "1; DROP TABLE fleets_user", 2**70, None, [1]])
+def test_a_signed_token_with_an_odd_user_id_is_refused_not_an_error(user, user_id):
+    claims = _claims(user)
+    claims["user_id"] = user_id
+    _assert_401(jwt.encode(claims, settings.SIMPLE_JWT["SIGNING_KEY"], algorithm="HS256"))
+
+
+def test_the_authenticated_user_is_the_whole_row(user):
+    """The user read by the plain SELECT is a full model instance: fleet, flags, nothing deferred."""
+    from rest_framework.test import APIRequestFactory
+
+    from fleets.authentication import FleetJWTAuthentication
+
+    request = APIRequestFactory().get(PROTECTED, HTTP_AUTHORIZATION=f"Bearer {AccessToken.for_user(user)}")
+    authenticated, _token = FleetJWTAuthentication().authenticate(request)
+    assert authenticated == user
+    assert authenticated.get_deferred_fields() == set()
+    for field in type(user)._meta.concrete_fields:
+        assert getattr(authenticated, field.attname) == getattr(user, field.attname), field.name
+    assert authenticated.fleet == user.fleet
+
+
 def test_refresh_rotates_and_blacklists_the_old_token(user, anon):
     login = anon.post("/api/v1/auth/token", {"username": "alice", "password": "alice-pass"})
     assert login.status_code == 200
