@@ -7,6 +7,7 @@ keys, and recurses without a depth limit of its own; the contract rejects all of
 import json
 import math
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -181,6 +182,30 @@ class BulkJSONParser(StrictJSONParser):
     def max_bytes(self) -> int:
         return int(settings.MAX_BULK_BODY_BYTES)
 
+    @classmethod
+    def loads(cls, raw: bytes) -> Any:
+        """The whole body parsed strictly, as `parse` returns it (any problem anywhere: ParseError)."""
+        return loads_strict(raw, max_depth=cls.max_depth)
+
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: dict[str, Any] | None = None) -> Any:
+        return self.loads(self.read_body(stream, parser_context))
+
+
+@dataclass(frozen=True, slots=True)
+class RawBulkBody:
+    """A bulk body within the size limit, not parsed yet: a JSON array, or NDJSON already checked to be UTF-8."""
+
+    raw: bytes
+    ndjson: bool
+
+
+class RawBulkJSONParser(BulkJSONParser):
+    """BulkJSONParser's media type and size limit, the body handed over unparsed (a RawBulkBody): a compiled
+    validator may decode it first; `BulkJSONParser.loads` is the strict parse that decides otherwise."""
+
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: dict[str, Any] | None = None) -> Any:
+        return RawBulkBody(self.read_body(stream, parser_context), ndjson=False)
+
 
 class LineError:
     """An NDJSON line that is not a valid log document: reported for that item, not the whole request."""
@@ -197,18 +222,37 @@ class NDJSONParser(StrictJSONParser):
     def max_bytes(self) -> int:
         return int(settings.MAX_BULK_BODY_BYTES)
 
-    def parse(self, stream: Any, media_type: str | None = None, parser_context: dict[str, Any] | None = None) -> Any:
-        raw = self.read_body(stream, parser_context)
+    @staticmethod
+    def text(raw: bytes) -> str:
+        """The body as text; a body that is not UTF-8 is a request-level ParseError."""
         try:
-            text = raw.decode("utf-8")
+            return raw.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise ParseError(f"Body is not valid UTF-8 (byte {exc.start}).") from None
-        items: list[Any] = []
-        for line in text.split("\n"):
-            if not line.strip():
-                continue
-            try:
-                items.append(loads_strict(line))
-            except ParseError as exc:
-                items.append(LineError(str(exc.detail)))
-        return items
+
+    @staticmethod
+    def is_blank(line: str) -> bool:
+        """A line skipped as blank: nothing but white space (str.strip's, Unicode's included)."""
+        return not line.strip()
+
+    @staticmethod
+    def parse_line(line: str) -> Any:
+        """One non-blank line: the parsed document, or a LineError naming why it does not parse."""
+        try:
+            return loads_strict(line)
+        except ParseError as exc:
+            return LineError(str(exc.detail))
+
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: dict[str, Any] | None = None) -> Any:
+        text = self.text(self.read_body(stream, parser_context))
+        return [self.parse_line(line) for line in text.split("\n") if not self.is_blank(line)]
+
+
+class RawNDJSONParser(NDJSONParser):
+    """NDJSONParser's media type, size limit and UTF-8 check, the lines left unparsed (a RawBulkBody)."""
+
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: dict[str, Any] | None = None) -> Any:
+        raw = self.read_body(stream, parser_context)
+        if not raw.isascii():  # ASCII is UTF-8; else decode, only to check (the lines are split from the bytes)
+            self.text(raw)
+        return RawBulkBody(raw, ndjson=True)

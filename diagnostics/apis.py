@@ -6,18 +6,17 @@ from typing import Any
 from django.conf import settings
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
-from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.exceptions import NotFound
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from common.errors import validation_error
-from common.exceptions import PayloadTooLarge
 from common.openapi import AUTHENTICATED_ERRORS, INGEST_RESPONSE, ErrorDetailSerializer, error_responses
-from common.parsers import BulkJSONParser, LineError, NDJSONParser, RawJSONParser
+from common.parsers import RawBulkJSONParser, RawJSONParser, RawNDJSONParser
 from common.request import json_body
 from common.uuids import uuid_or_404
+from diagnostics.bulk_validation import ItemError, bulk_items_validate
 from diagnostics.fast_validation import validate_log_body
 from diagnostics.models import ProcessingStatus
 from diagnostics.selectors import diagnostic_log_get
@@ -25,7 +24,6 @@ from diagnostics.serializers import (
     DiagnosticLogOutputSerializer,
     DiagnosticLogSerializer,
     format_timestamp,
-    validate_log,
 )
 from diagnostics.services import BulkStatus, diagnostic_log_ingest, diagnostic_log_status, diagnostic_logs_ingest_bulk
 from fleets.permissions import IsFleetMember
@@ -129,7 +127,7 @@ class DiagnosticLogBulkIngestApi(APIView):
     """POST /api/v1/diagnostics/bulk: up to 1,000 logs (JSON array or NDJSON), each judged on its own."""
 
     permission_classes = [IsAuthenticated, IsFleetMember]
-    parser_classes = [BulkJSONParser, NDJSONParser]
+    parser_classes = [RawBulkJSONParser, RawNDJSONParser]
 
     @extend_schema(
         operation_id="diagnostics_bulk_create",
@@ -148,23 +146,14 @@ class DiagnosticLogBulkIngestApi(APIView):
     )
     def post(self, request: Request) -> Response:
         body = json_body(request, media_types=("application/json", "application/x-ndjson"))
-        if not isinstance(body, list):
-            raise ValidationError({"non_field_errors": ["Expected a JSON array of logs (or NDJSON)."]})
-        if len(body) > settings.MAX_BULK_ITEMS:
-            raise PayloadTooLarge(f"At most {settings.MAX_BULK_ITEMS} logs per request; got {len(body)}.")
+        items = bulk_items_validate(body)
         results: dict[int, dict[str, Any]] = {}
         valid: dict[int, dict[str, Any]] = {}
-        for index, item in enumerate(body):
-            if isinstance(item, LineError):
-                results[index] = {
-                    "status": BulkStatus.INVALID,
-                    "error": {"code": "parse_error", "message": item.message},
-                }
-                continue
-            try:
-                valid[index] = validate_log(item)
-            except ValidationError as exc:
-                results[index] = {"status": BulkStatus.INVALID, "error": validation_error(exc.detail)}
+        for index, item in enumerate(items):
+            if isinstance(item, ItemError):
+                results[index] = {"status": BulkStatus.INVALID, "error": item.error}
+            else:
+                valid[index] = item
         for index, outcome in diagnostic_logs_ingest_bulk(fleet_id=request.user.fleet_id, items=valid).items():
             result: dict[str, Any] = {"status": outcome.status, "log_id": str(outcome.log_id)}
             if outcome.status == BulkStatus.CONFLICT:
@@ -182,7 +171,7 @@ class DiagnosticLogBulkIngestApi(APIView):
             results[index] = result
         ordered = [
             {"index": index, "http_status": _ITEM_HTTP_STATUS[results[index]["status"]], **results[index]}
-            for index in range(len(body))
+            for index in range(len(items))
         ]
         counts = Counter(result["status"] for result in ordered)
         return Response({"results": ordered, "counts": {status: counts.get(status, 0) for status in _ITEM_HTTP_STATUS}})

@@ -1,5 +1,6 @@
 """Writes for diagnostic logs: the one ingest path used by the API, the seeding command and tests."""
 
+import io
 import json
 import logging
 import uuid
@@ -8,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from rest_framework.exceptions import PermissionDenied
 
 from common.exceptions import Conflict
@@ -182,12 +183,89 @@ def _vehicle_pks_for_fleet(cursor: Any, *, vehicle_ids: list[str], fleet_id: int
     return {vehicle_id: pk if owner == fleet_id else None for vehicle_id, (pk, owner) in owners.items()}
 
 
+_COPY_LOGS_SQL = f"COPY {_LOG_TABLE} ({_LOG_COLUMNS}) FROM STDIN"
+
+# A row to store: (new log id, (vehicle pk, timestamp), validated data).
+_NewLog = tuple[uuid.UUID, tuple[int, datetime], dict[str, Any]]
+
+
+def _copy_text(text: str) -> str:
+    """A text value for COPY's text format: backslash, tab, newline and carriage return escaped."""
+    if "\\" in text or "\t" in text or "\n" in text or "\r" in text:  # four memchr scans: ~10x a regex
+        return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    return text
+
+
+def _copy_new_logs(cursor: Any, rows: list[_NewLog]) -> bool:
+    """Store all the rows with one COPY, in a savepoint: True if stored; False, nothing stored, when a row
+    breaks a constraint (most often its (vehicle, timestamp) exists, or a concurrent request stored it).
+
+    The common case (every log new) at COPY's speed; anything else is for `_insert_new_logs` to settle.
+    received_at and status_changed_at are the transaction's now(), as in the INSERTs (COPY cannot call
+    it, and the columns' database default is statement_timestamp()).
+    """
+    cursor.execute("SELECT now()")
+    now = cursor.fetchone()[0].isoformat()
+    tail = f"\t{now}\t{_copy_text(str(ProcessingStatus.PENDING))}\t0\t\t{now}\n"
+    # Numbers and ISO timestamps never hold a character COPY escapes; the cells JSON is escaped anyway.
+    buffer = "".join(
+        [
+            f"{log_id}\t{vehicle_pk}\t{timestamp.isoformat()}\t{_copy_text(cells_json(data['cells']))}\t"
+            f"{data['cycle_count']}\t{data['nominal_capacity_kwh']}\t{data['current_capacity_kwh']}{tail}"
+            for log_id, (vehicle_pk, timestamp), data in rows
+        ]
+    ).encode()
+    try:
+        # The savepoint (rolled back by atomic on any error) keeps the request's transaction usable.
+        with transaction.atomic(), connection.wrap_database_errors:
+            _copy_from(cursor, buffer)
+    except (IntegrityError, connection.Database.IntegrityError) as exc:  # the driver's own, should one escape
+        logger.debug("bulk COPY of %d logs fell back to INSERT … ON CONFLICT: %s", len(rows), exc)
+        return False
+    return True
+
+
+def _copy_from(cursor: Any, buffer: bytes) -> None:
+    """COPY the text-format rows in `buffer`, sent at once (not in copy_expert's default 8 KiB reads)."""
+    copy_expert = getattr(cursor, "copy_expert", None)
+    if copy_expert is not None:  # psycopg2
+        copy_expert(_COPY_LOGS_SQL, io.BytesIO(buffer), size=len(buffer))
+    else:  # psycopg 3, which Django uses instead when it is installed
+        with cursor.copy(_COPY_LOGS_SQL) as copy:
+            copy.write(buffer)
+
+
+def _insert_new_logs(cursor: Any, rows: list[_NewLog]) -> set[uuid.UUID]:
+    """Store the rows whose (vehicle, timestamp) is free, in one INSERT … ON CONFLICT DO NOTHING; their ids."""
+    cursor.execute(
+        f"INSERT INTO {_LOG_TABLE} ({_LOG_COLUMNS}) "
+        "SELECT l.id, l.vehicle_id, l.ts, l.cells, l.cycle_count, l.nominal, l.current, now(), %s, 0, '', now() "
+        "FROM unnest(%s::uuid[], %s::bigint[], %s::timestamptz[], %s::jsonb[], %s::int[], %s::float8[], "
+        "%s::float8[]) AS l(id, vehicle_id, ts, cells, cycle_count, nominal, current) "
+        "ON CONFLICT (vehicle_id, timestamp) DO NOTHING RETURNING id",
+        [
+            ProcessingStatus.PENDING,
+            [str(log_id) for log_id, _, _ in rows],
+            [key[0] for _, key, _ in rows],
+            [key[1] for _, key, _ in rows],
+            [cells_json(data["cells"]) for _, _, data in rows],
+            *(
+                [data[field] for _, _, data in rows]
+                for field in ("cycle_count", "nominal_capacity_kwh", "current_capacity_kwh")
+            ),
+        ],
+    )
+    return {row[0] for row in cursor.fetchall()}
+
+
 def diagnostic_logs_ingest_bulk(*, fleet_id: int, items: dict[int, dict[str, Any]]) -> dict[int, BulkItemResult]:
     """Store many validated logs in one transaction: each item created, duplicate, conflict or forbidden.
 
     Same rules as the single ingest, per item: identity by (vehicle, timestamp) decided by the unique
     constraint; a same-content repeat is a duplicate (of a stored log or of an earlier item of the
-    batch), different content a conflict. One multi-row INSERT, and one batch report task after commit.
+    batch), different content a conflict. The new logs go in with one COPY; when that breaks the unique
+    constraint (some are stored already, or a concurrent request stored them) it is rolled back to its
+    savepoint and one multi-row INSERT … ON CONFLICT settles each. One batch report task after commit.
     """
     results: dict[int, BulkItemResult] = {}
     if not items:
@@ -208,26 +286,13 @@ def diagnostic_logs_ingest_bulk(*, fleet_id: int, items: dict[int, dict[str, Any
                 first_of[(vehicle_pk, data["timestamp"])] = index
         candidates = {index: uuid.uuid4() for index in first_of.values()}
         keys = list(first_of)
-        cursor.execute(
-            f"INSERT INTO {_LOG_TABLE} (id, vehicle_id, timestamp, cells, cycle_count, nominal_capacity_kwh, "
-            "current_capacity_kwh, received_at, status, attempts, error, status_changed_at) "
-            "SELECT l.id, l.vehicle_id, l.ts, l.cells, l.cycle_count, l.nominal, l.current, now(), %s, 0, '', now() "
-            "FROM unnest(%s::uuid[], %s::bigint[], %s::timestamptz[], %s::jsonb[], %s::int[], %s::float8[], "
-            "%s::float8[]) AS l(id, vehicle_id, ts, cells, cycle_count, nominal, current) "
-            "ON CONFLICT (vehicle_id, timestamp) DO NOTHING RETURNING id",
-            [
-                ProcessingStatus.PENDING,
-                [str(candidates[first_of[key]]) for key in keys],
-                [key[0] for key in keys],
-                [key[1] for key in keys],
-                [cells_json(items[first_of[key]]["cells"]) for key in keys],
-                *(
-                    [items[first_of[key]][field] for key in keys]
-                    for field in ("cycle_count", "nominal_capacity_kwh", "current_capacity_kwh")
-                ),
-            ],
-        )
-        inserted = {row[0] for row in cursor.fetchall()}
+        rows = [(candidates[first_of[key]], key, items[first_of[key]]) for key in keys]
+        if not rows:
+            inserted: set[uuid.UUID] = set()
+        elif _copy_new_logs(cursor, rows):
+            inserted = set(candidates.values())
+        else:
+            inserted = _insert_new_logs(cursor, rows)
         stored: dict[tuple[int, datetime], tuple[uuid.UUID, tuple[Any, ...]]] = {}
         for key in keys:
             index = first_of[key]
