@@ -1,4 +1,4 @@
-"""Fault injection on the whole stack: every test runs a fleet of vehicles against gunicorn + Celery +
+"""Fault injection on the whole stack: every test runs a fleet of vehicles against granian + Celery +
 a sweeper on a private PostgreSQL and Redis, breaks something, repairs it, and checks the pass rule:
 
 every log that got a 2xx ends with exactly one report (or failed with a reason), no 5xx but the
@@ -431,8 +431,8 @@ def _completed(stack: Stack) -> int:
 
 def test_web_worker_killed_between_commit_and_publish(stack: Stack, card: Card) -> None:
     """Redis hangs (a black hole on its port): a POST commits its log, then blocks in the publish; the
-    gunicorn workers are killed -9 right then, so the task never reaches the broker. The vehicle's retry
-    gets the stored log_id; Redis comes back (empty); the sweeper brings every log to one report."""
+    web server workers are killed -9 right then, so the task never reaches the broker. The vehicle's retry
+    gets the stored log_id; Redis comes back (empty); every log gets one report (batch top-up or sweeper)."""
     ledger = stack.ledger(fleet("EV-GUNI"), request_timeout_s=60.0)
     ledger.burst(4, threads=2)
     baseline = len(stack.checker.rows())
@@ -473,6 +473,8 @@ def test_web_worker_killed_between_commit_and_publish(stack: Stack, card: Card) 
     )
     if not cut_off:
         card.problem("no request was cut off by the kill")
-    if stack.sweeper_requeued() < committed:
-        card.problem(f"{committed} committed log(s) were never published, yet the sweeper re-enqueued fewer")
+    # The lost publishes come back by either path: a later batch task tops its batch up with the oldest
+    # pending logs (reports.services.battery_reports_generate), or the sweeper re-enqueues them. Which one
+    # is timing; that every committed log got its report within the bound is what verify() checked.
+    card.add(unpublished_recovered_by_sweeper=stack.sweeper_requeued(), unpublished_when_killed_at_most=committed)
     finish(stack, card, ledger)
