@@ -7,4 +7,5 @@ COPY . .
 RUN useradd --system --home /app battery && chown -R battery /app
 USER battery
 EXPOSE 8000
-CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "2", "--worker-class", "gthread", "--threads", "4", "--timeout", "30"]
+# granian (HTTP in Rust) serving the WSGI app: one worker per CPU, 2 threads each; dead workers are respawned.
+CMD ["granian", "--interface", "wsgi", "--host", "0.0.0.0", "--port", "8000", "--workers", "2", "--blocking-threads", "2", "--respawn-failed-workers", "--respawn-interval", "0.5", "config.wsgi:application"]

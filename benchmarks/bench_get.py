@@ -51,10 +51,10 @@ def main() -> int:
         wait_quiet(args.wait_quiet)
     results = Results("bench_get", args)
     results.meta["load_generator"] = "wrk" if wrk_available() else "asyncio"
-    config = WebConfig("gunicorn-gthread", 2, 4)
+    config = WebConfig("granian", 2, 2)  # the production default (Dockerfile)
     ingest = load_results("bench_ingest_http", quick=args.quick)
-    if ingest and ingest.get("best_config"):
-        best = ingest["best_config"]
+    best = (ingest or {}).get("meta", {}).get("best_config") or (ingest or {}).get("best_config")
+    if best:
         config = WebConfig(best["kind"], best["workers"], best["threads"])
     results.meta["server"] = config.label
 

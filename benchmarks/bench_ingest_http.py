@@ -8,8 +8,8 @@ closed-loop load generator (wrk with a generated Lua script; an asyncio client w
 ``--connections`` keep-alive connections, every POST a new 100-cell log (vehicle and timestamp vary per
 request) with a JWT, a warm-up, then ``--duration`` seconds measured. Runs:
 
-- our service, ``POST /api/v1/diagnostics``: gunicorn sync (2 and 4 workers), gunicorn gthread (2x4,
-  4x4 — the Dockerfile's), uvicorn ASGI workers (2) — the worker-class study behind the default;
+- our service, ``POST /api/v1/diagnostics``: granian WSGI (2x2 — the Dockerfile's —, 2x4, 4x2), gunicorn
+  sync (2 workers) and gthread (2x4), uvicorn ASGI workers (2) — the server study behind the default;
 - the fast-stack reference: Starlette + msgspec + async psycopg 3 under uvicorn (2 workers);
 - the floor: the textbook DRF nested-ModelSerializer endpoint, under our best server configuration;
 - bulk: ``POST /api/v1/diagnostics/bulk`` (1,000 logs per request, 2 in flight) rows/s vs raw COPY of
@@ -58,6 +58,13 @@ from benchmarks.common import (  # noqa: E402
 P99_LIMIT_MS = 100.0
 
 
+def parse_config(text: str) -> WebConfig:
+    """'gunicorn-gthread:2x4' -> WebConfig('gunicorn-gthread', 2, 4); 'gunicorn-sync:4' -> 4 workers."""
+    kind, _, size = text.strip().partition(":")
+    workers, _, threads = size.partition("x")
+    return WebConfig(kind, int(workers), int(threads or 1))
+
+
 def measure(
     stack: Stack, server: Server, spec: IngestSpec, *, duration: float, warmup: float, connections: int
 ) -> dict[str, Any]:
@@ -91,21 +98,29 @@ def main() -> int:
     p.add_argument(
         "--repeat", type=int, default=None, help="interleaved rounds per run, best kept (default 2, quick 1)"
     )
+    p.add_argument(
+        "--configs",
+        default=None,
+        help="only these server configurations, e.g. 'granian:2x4,gunicorn-gthread:2x4' (kind:workersxthreads)",
+    )
     args = p.parse_args()
     duration = args.duration or (3.0 if args.quick else 10.0)
     warmup = 1.0 if args.quick else 3.0
     bulk_requests = args.bulk_requests or (3 if args.quick else 12)
     rounds = args.repeat or (1 if args.quick else 2)
     if args.quick:
-        configs = [WebConfig("gunicorn-sync", 2), WebConfig("gunicorn-gthread", 2, 4), WebConfig("uvicorn", 2)]
+        configs = [WebConfig("granian", 2, 2), WebConfig("gunicorn-gthread", 2, 4), WebConfig("uvicorn", 2)]
     else:
         configs = [
+            WebConfig("granian", 2, 2),  # the Dockerfile's and docker-compose's
+            WebConfig("granian", 2, 4),
+            WebConfig("granian", 4, 2),
             WebConfig("gunicorn-sync", 2),
-            WebConfig("gunicorn-sync", 4),
-            WebConfig("gunicorn-gthread", 2, 4),
-            WebConfig("gunicorn-gthread", 4, 4),  # the Dockerfile's and docker-compose's
+            WebConfig("gunicorn-gthread", 2, 4),  # the default before granian
             WebConfig("uvicorn", 2),
         ]
+    if args.configs:
+        configs = [parse_config(item) for item in args.configs.split(",")]
     if args.wait_quiet:
         wait_quiet(args.wait_quiet)
     results = Results("bench_ingest_http", args)

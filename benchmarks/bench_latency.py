@@ -81,7 +81,7 @@ def main() -> int:
         wait_quiet(args.wait_quiet)
     results = Results("bench_latency", args)
     ingest = load_results("bench_ingest_http", quick=args.quick)
-    config = WebConfig("gunicorn-gthread", 2, 4)
+    config = WebConfig("granian", 2, 2)  # the production default (Dockerfile)
     max_rate = None
     if ingest:
         best = ingest["meta"]["best_config"] if "meta" in ingest else ingest.get("best_config")

@@ -840,9 +840,15 @@ def uvicorn_argv(app: str, port: int, *, workers: int) -> list[str]:
     return [*argv, "--no-access-log", "--log-level", "warning", "--loop", "uvloop", "--http", "httptools"]
 
 
+def granian_argv(app: str, port: int, *, workers: int, threads: int) -> list[str]:
+    """Granian (a Rust HTTP server) serving the WSGI app: HTTP parsing and I/O outside Python."""
+    argv = [PYTHON, "-m", "granian", "--interface", "wsgi", "--host", "127.0.0.1", "--port", str(port)]
+    return [*argv, "--workers", str(workers), "--blocking-threads", str(threads), "--log-level", "warning", app]
+
+
 @dataclass(frozen=True)
 class WebConfig:
-    """How one server is run: `kind` gunicorn-sync, gunicorn-gthread or uvicorn."""
+    """How one server is run: `kind` gunicorn-sync, gunicorn-gthread, granian (WSGI) or uvicorn."""
 
     kind: str
     workers: int
@@ -854,11 +860,15 @@ class WebConfig:
             return f"gunicorn gthread {self.workers}w x {self.threads}t"
         if self.kind == "gunicorn-sync":
             return f"gunicorn sync {self.workers}w"
+        if self.kind == "granian":
+            return f"granian (WSGI) {self.workers}w x {self.threads}t"
         return f"uvicorn (ASGI, psycopg 3 pool) {self.workers}w"
 
     def argv(self, *, wsgi_app: str, asgi_app: str, port: int) -> list[str]:
         if self.kind == "uvicorn":
             return uvicorn_argv(asgi_app, port, workers=self.workers)
+        if self.kind == "granian":
+            return granian_argv(wsgi_app, port, workers=self.workers, threads=self.threads)
         worker_class = self.kind.split("-", 1)[1]
         return gunicorn_argv(wsgi_app, port, worker_class=worker_class, workers=self.workers, threads=self.threads)
 

@@ -9,7 +9,7 @@
 Unless ``--url`` is given it starts its own stack, all on loopback, and stops all of it at the end:
 a private redis-server (broker db 0, cache db 1); a fresh database (``soak_<random>`` on the server
 DATABASE_URL names, dropped at the end unless ``--keep``; without DATABASE_URL an embedded PostgreSQL
-in a temporary directory); ``manage.py migrate`` and ``create_api_user``; gunicorn; one Celery worker;
+in a temporary directory); ``manage.py migrate`` and ``create_api_user``; granian; one Celery worker;
 the sweeper (``manage.py sweep_reports --older-than 10 --loop 2``, SWEEPER_STALE_AFTER_S=10); throttle
 rates set out of the way.
 
@@ -196,7 +196,7 @@ def cpu_seconds(pid: int) -> float:
 # The stack (own mode)
 # --------------------------------------------------------------------------------------------------------
 class Stack:
-    """redis + PostgreSQL + migrate + API user + gunicorn + Celery worker + sweeper, all stopped by close()."""
+    """redis + PostgreSQL + migrate + API user + granian + Celery worker + sweeper, all stopped by close()."""
 
     def __init__(self, args: argparse.Namespace, workdir: Path) -> None:
         self.args = args
@@ -257,7 +257,7 @@ class Stack:
         self.web = start_web(env, port, self.logs_dir / "web.log", workers=self.args.web_workers)
         self.exits.callback(self._stop_named, "web")
         wait_for_http(f"{self.url}/healthz", self.web, timeout=90)
-        log(f"gunicorn: {self.url} ({self.args.web_workers} workers x 4 threads, pid {self.web.pid})")
+        log(f"granian: {self.url} ({self.args.web_workers} workers x 2 threads, pid {self.web.pid})")
 
         self._start_worker()
         self.exits.callback(self._stop_named, "worker")
@@ -1294,7 +1294,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--keep", action="store_true", help="keep the database and the work directory")
     p.add_argument("--workdir", type=Path, default=None, help="work directory for logs and data (default: a temp dir)")
     own = p.add_argument_group("own stack")
-    own.add_argument("--web-workers", type=int, default=2, help="gunicorn workers, 4 threads each (default 2)")
+    own.add_argument("--web-workers", type=int, default=2, help="granian workers, 2 threads each (default 2)")
     own.add_argument("--worker-concurrency", type=int, default=2, help="Celery prefork processes (default 2)")
     own.add_argument("--stale-after", type=float, default=10.0, help="SWEEPER_STALE_AFTER_S and --older-than (10)")
     own.add_argument("--sweep-every", type=float, default=2.0, help="sweeper --loop seconds (default 2)")
@@ -1358,7 +1358,7 @@ def main(argv: list[str] | None = None) -> int:
             stack.start()
             url, username, password, db_url = stack.url, stack.username, stack.password, stack.db_url
             meta["stack"] = (
-                f"own: gunicorn {args.web_workers}x4 gthread, celery prefork concurrency {args.worker_concurrency}, "
+                f"own: granian {args.web_workers}x2 (WSGI), celery prefork concurrency {args.worker_concurrency}, "
                 f"sweeper --older-than {args.stale_after} --loop {args.sweep_every}, private redis, "
                 f"{stack.db_description}"
             )

@@ -14,5 +14,5 @@ class CommonConfig(AppConfig):
 
         # Only the long-running processes say what they run on; one-off commands stay quiet.
         argv = " ".join(sys.argv)
-        if any(word in argv for word in ("runserver", "gunicorn", "celery", "uvicorn")):
+        if any(word in argv for word in ("runserver", "granian", "gunicorn", "celery", "uvicorn")):
             logger.info(describe_runtime())

@@ -175,24 +175,35 @@ def start_worker(env: dict[str, str], queue: str, log_path: Path, concurrency: i
     )
 
 
+def web_server_argv(port: int, workers: int = 2, threads: int = 2) -> list[str]:
+    """The production server (Dockerfile, docker-compose.yml): granian serving the WSGI app, workers
+    respawned if they die (docs/performance.md, "The server")."""
+    return [
+        sys.executable,
+        "-m",
+        "granian",
+        "--interface",
+        "wsgi",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--blocking-threads",
+        str(threads),
+        "--respawn-failed-workers",
+        "--respawn-interval",
+        "0.5",
+        "--log-level",
+        "warning",
+        "config.wsgi:application",
+    ]
+
+
 def start_web(env: dict[str, str], port: int, log_path: Path, workers: int = 2) -> subprocess.Popen:
     return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "config.wsgi:application",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            str(workers),
-            "--threads",
-            "4",
-            "--worker-class",
-            "gthread",
-            "--timeout",
-            "30",
-        ],
+        web_server_argv(port, workers),
         cwd=REPO_ROOT,
         env=env,
         stdout=log_path.open("wb"),

@@ -1,4 +1,4 @@
-"""The whole stack as processes: gunicorn serving the API and a Celery worker, on a real broker and the
+"""The whole stack as processes: granian serving the API and a Celery worker, on a real broker and the
 test database. Tests here talk HTTP only."""
 
 import uuid

@@ -1,4 +1,4 @@
-"""Vehicles retry: 50 identical POSTs at once through gunicorn make exactly one log and one report."""
+"""Vehicles retry: 50 identical POSTs at once through granian make exactly one log and one report."""
 
 import threading
 import time

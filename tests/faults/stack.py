@@ -1,7 +1,7 @@
 """The service under test as processes, and what a fault test does to them.
 
 A Stack is one test's world: a database cloned from the migrated template on the private PostgreSQL,
-a private redis-server (broker on db 0, cache on db 1), gunicorn, a Celery worker and the sweeper.
+a private redis-server (broker on db 0, cache on db 1), granian, a Celery worker and the sweeper.
 """
 
 from __future__ import annotations

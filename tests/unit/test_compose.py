@@ -17,7 +17,8 @@ def test_compose_declares_the_production_stack_with_health_checks():
     assert {"db", "redis", "web", "worker"} <= set(services)
     for name in ("db", "redis", "web", "worker"):
         assert "healthcheck" in services[name], name
-    assert "gunicorn" in " ".join(services["web"]["command"])
+    assert services["web"]["command"][:3] == ["granian", "--interface", "wsgi"]
+    assert services["web"]["command"][-1] == "config.wsgi:application"
     assert services["worker"]["command"][:3] == ["celery", "-A", "config"]
 
 
