@@ -2,9 +2,9 @@
 
 A request commits its log and returns; a background thread per process hands the report tasks to the
 broker. It takes every log id waiting at that moment (up to `BATCH_MAX`) and publishes one batch task
-for them, at most once per `MIN_PUBLISH_INTERVAL_S`: one log per task when traffic is light (no added
-latency), up to 100 per task under load, so publishing and the workers both cost far less per log
-(benchmarks/bench_workers.py). A dead or hung
+for them, then pauses in proportion to the batch (10 ms per id, at most 50 ms): one log per task when
+traffic is light (almost no added latency), up to 100 per task under load, so publishing and the workers
+both cost far less per log (benchmarks/bench_workers.py). A dead or hung
 broker never holds a request: the log is committed, which is the promise, and the sweeper re-enqueues
 whatever was not published (the queue here is bounded, and lost if the process dies: both are the
 sweeper's job by design). In eager mode (no broker) the task runs at once, in the caller's thread.
@@ -22,10 +22,15 @@ logger = logging.getLogger(__name__)
 
 MAX_PENDING = 10_000
 BATCH_MAX = 100
-# At most one publish per this interval per process: at light load (a log per 50 ms or fewer) every log
-# is published at once; under load the ids of the interval go out as one task, so a worker runs tasks
-# of ~5-100 logs instead of one each (the worker's per-task cost is what bounds it, bench_workers.py).
-MIN_PUBLISH_INTERVAL_S = 0.05
+# The pause after a publish grows with the batch just sent: PUBLISH_PAUSE_PER_ID_S per id, at most
+# MAX_PUBLISH_INTERVAL_S. At light load batches hold one id and the next log goes out within 10 ms (the
+# end-to-end latency stays a few times the broker's own); under load batches fill, publishes come every
+# 50 ms per process, and the worker runs few, large tasks (its per-task cost is what bounds it; it also
+# tops every task up with pending logs, reports.services). A fixed 10-25 ms pause overloaded a 2-CPU
+# host at half the max ingest rate; a fixed 50 ms one doubled the latency at 40 logs/s
+# (docs/performance.md).
+PUBLISH_PAUSE_PER_ID_S = 0.01
+MAX_PUBLISH_INTERVAL_S = 0.05
 FLUSH_AT_EXIT_S = 2.0
 
 
@@ -75,10 +80,10 @@ class BackgroundPublisher:
     def _run(pending: "queue.Queue[uuid.UUID]") -> None:
         from diagnostics.services import enqueue_reports
 
-        last_publish = 0.0
+        next_publish = 0.0
         while True:
             batch = [pending.get()]
-            wait = last_publish + MIN_PUBLISH_INTERVAL_S - time.monotonic()
+            wait = next_publish - time.monotonic()
             if wait > 0:
                 time.sleep(wait)
             while len(batch) < BATCH_MAX:
@@ -86,7 +91,7 @@ class BackgroundPublisher:
                     batch.append(pending.get_nowait())
                 except queue.Empty:
                     break
-            last_publish = time.monotonic()
+            next_publish = time.monotonic() + min(MAX_PUBLISH_INTERVAL_S, PUBLISH_PAUSE_PER_ID_S * len(batch))
             try:
                 enqueue_reports(batch)  # logs and swallows its own failures
             except Exception:  # never let the thread die

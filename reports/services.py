@@ -158,10 +158,14 @@ def battery_reports_generate(*, log_ids: list[uuid.UUID], max_attempts: int, fil
        logs in all, the oldest other `pending` logs. Under load a task so takes a full batch whatever it
        was published with, and the tasks of the logs it took find them done (a one-statement no-op):
        batches form where the backlog is, in the database, not at publish time;
-    2. one transaction: the claimed logs are read under row locks (FOR UPDATE SKIP LOCKED), the pure
-       rules run in Python, one multi-row INSERT … ON CONFLICT DO NOTHING stores the reports and one
-       UPDATE the statuses. While a worker holds a log's lock, another task skips the log instead of
-       computing it twice; if the worker dies, the lock goes with it and a redelivery claims the log again.
+    2. one transaction: the claimed logs still `processing` are locked and read (FOR UPDATE, in id order:
+       no deadlock), the pure rules run in Python, one multi-row INSERT … ON CONFLICT DO NOTHING stores
+       the reports and one UPDATE the statuses. While a worker holds a log's lock, a claim skips the log
+       instead of computing it twice; a log two tasks claimed (a redelivery) is computed by whichever
+       locks it first, the other waits and then finds it completed. It waits rather than skips: a lock
+       can also be another task's claim statement passing over the row, and a skip then would leave the
+       log `processing` with no one on it. If the worker dies, the lock goes with it and a redelivery
+       claims the log again.
     Idempotent like the single-log path: a repeated batch leaves one report per log. A log past
     `max_attempts` (a poison log) or one the rules reject is marked failed; the others go on.
     """
@@ -198,7 +202,7 @@ def battery_reports_generate(*, log_ids: list[uuid.UUID], max_attempts: int, fil
         if to_compute:
             cursor.execute(
                 "SELECT id, cells, cycle_count, nominal_capacity_kwh, current_capacity_kwh "
-                f"FROM {_LOG_TABLE} WHERE id = ANY(%s::uuid[]) AND status = %s ORDER BY id FOR UPDATE SKIP LOCKED",
+                f"FROM {_LOG_TABLE} WHERE id = ANY(%s::uuid[]) AND status = %s ORDER BY id FOR UPDATE",
                 [to_compute, ProcessingStatus.PROCESSING],
             )
             rows = cursor.fetchall()

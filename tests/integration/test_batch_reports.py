@@ -203,3 +203,42 @@ def test_concurrent_topped_up_batches_compute_each_log_once(pending_logs, monkey
     assert BatteryReport.objects.count() == 60
     assert len(computed) == 60
     assert set(DiagnosticLog.objects.values_list("status", flat=True)) == {ProcessingStatus.COMPLETED}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_claimed_log_locked_for_a_moment_is_waited_for_not_left_processing(pending_logs, monkeypatch):
+    """Between its claim and its compute transaction, a worker's log can be locked for an instant by
+    another task's claim statement passing over the row. The worker waits for the lock instead of
+    skipping the log: a skip would leave it `processing` with no one on it until the sweeper."""
+    import psycopg2
+
+    from reports import services
+
+    ids = pending_logs(3)
+    settings_dict = connection.settings_dict
+    other = psycopg2.connect(
+        dbname=settings_dict["NAME"],
+        user=settings_dict["USER"],
+        host=settings_dict["HOST"] or None,
+        port=settings_dict["PORT"] or None,
+        password=settings_dict["PASSWORD"] or None,
+    )
+    real_atomic = services.transaction.atomic
+    release = threading.Timer(0.3, other.rollback)
+
+    class LockedForAMoment:
+        @staticmethod
+        def atomic(*args, **kwargs):  # type: ignore[no-untyped-def]
+            with other.cursor() as cursor:  # after the claim, before the compute transaction
+                cursor.execute("SELECT id FROM diagnostics_diagnosticlog WHERE id = %s FOR UPDATE", [str(ids[1])])
+            release.start()
+            return real_atomic(*args, **kwargs)
+
+    monkeypatch.setattr(services, "transaction", LockedForAMoment)
+    try:
+        outcome = battery_reports_generate(log_ids=ids, max_attempts=MAX_ATTEMPTS)
+    finally:
+        release.join(5)
+        other.close()
+    assert sorted(outcome.completed) == sorted(ids)
+    assert set(DiagnosticLog.objects.values_list("status", flat=True)) == {ProcessingStatus.COMPLETED}
