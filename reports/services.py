@@ -110,8 +110,9 @@ def stale_logs_requeue(*, older_than_s: float, limit: int = 1000) -> list[uuid.U
     While tasks still wait in the queue, a pending log may be one of them: only stuck `processing`
     logs are re-enqueued then, so a backlog is never multiplied; once the queue has drained, a
     pending log past the threshold was lost and comes back. With the broker down nothing is sent.
-    Safe with several sweepers at once: rows another sweeper holds are skipped (SKIP LOCKED), and
-    requeued rows get a fresh `status_changed_at`, so the next sweep leaves them alone for a threshold.
+    A requeued log goes back to `pending` (a `processing` one was abandoned: a worker that is still on
+    a log holds its row lock, and locked rows are skipped) with a fresh `status_changed_at`, so the next
+    sweep leaves it alone for a threshold. Safe with several sweepers at once (SKIP LOCKED).
     """
     from diagnostics.services import enqueue_reports_on_commit
 
@@ -129,7 +130,8 @@ def stale_logs_requeue(*, older_than_s: float, limit: int = 1000) -> list[uuid.U
             .values_list("id", flat=True)[:limit]
         )
         if ids:
-            DiagnosticLog.objects.filter(pk__in=ids).update(status_changed_at=now)
+            # Abandoned: back to pending, so the batch claim takes them (it never takes a `processing` log).
+            DiagnosticLog.objects.filter(pk__in=ids).update(status=ProcessingStatus.PENDING, status_changed_at=now)
             for start in range(0, len(ids), SWEEP_BATCH):
                 enqueue_reports_on_commit(ids[start : start + SWEEP_BATCH])
     if ids:
@@ -154,18 +156,19 @@ def battery_reports_generate(*, log_ids: list[uuid.UUID], max_attempts: int, fil
     """Compute and store the reports of many logs in a constant number of statements, whatever their number.
 
     1. claim (committed at once, so an attempt counts even if the worker dies next): one UPDATE … RETURNING
-       marks the logs `processing` and counts an attempt: the given logs still to do, and, up to `fill_to`
+       marks `processing` and counts an attempt for the given logs still `pending` and, up to `fill_to`
        logs in all, the oldest other `pending` logs. Under load a task so takes a full batch whatever it
        was published with, and the tasks of the logs it took find them done (a one-statement no-op):
-       batches form where the backlog is, in the database, not at publish time;
+       batches form where the backlog is, in the database, not at publish time. A `processing` log is
+       never claimed here: a worker is on it, or one died on it, and only the sweeper
+       (`stale_logs_requeue`) decides that it was abandoned and puts it back to `pending`. So a log is
+       claimed once per attempt, never by two tasks at once, and attempts count real attempts.
     2. one transaction: the claimed logs still `processing` are locked and read (FOR UPDATE, in id order:
        no deadlock), the pure rules run in Python, one multi-row INSERT … ON CONFLICT DO NOTHING stores
-       the reports and one UPDATE the statuses. While a worker holds a log's lock, a claim skips the log
-       instead of computing it twice; a log two tasks claimed (a redelivery) is computed by whichever
-       locks it first, the other waits and then finds it completed. It waits rather than skips: a lock
-       can also be another task's claim statement passing over the row, and a skip then would leave the
-       log `processing` with no one on it. If the worker dies, the lock goes with it and a redelivery
-       claims the log again.
+       the reports and one UPDATE the statuses. It waits for a lock rather than skipping the log: a lock
+       there can be another task's claim statement passing over the row, and a skip would leave the log
+       `processing` with no one on it. If the worker dies, its transaction and locks die with it; the logs
+       stay `processing` until the sweeper's threshold, then go back to `pending` and to a task.
     Idempotent like the single-log path: a repeated batch leaves one report per log. A log past
     `max_attempts` (a poison log) or one the rules reject is marked failed; the others go on.
     """
@@ -176,7 +179,7 @@ def battery_reports_generate(*, log_ids: list[uuid.UUID], max_attempts: int, fil
         cursor.execute(
             # Rows another worker holds are skipped, not waited for: no deadlock between overlapping
             # batches (a redelivery racing the original), and each log is worked on by one worker at a time.
-            f"WITH own AS (SELECT id FROM {_LOG_TABLE} WHERE id = ANY(%s::uuid[]) AND status IN (%s, %s) "
+            f"WITH own AS (SELECT id FROM {_LOG_TABLE} WHERE id = ANY(%s::uuid[]) AND status = %s "
             "ORDER BY id FOR UPDATE SKIP LOCKED), "
             f"extra AS (SELECT id FROM {_LOG_TABLE} WHERE status = %s AND NOT (id = ANY(%s::uuid[])) "
             "ORDER BY status_changed_at LIMIT %s FOR UPDATE SKIP LOCKED) "
@@ -185,7 +188,6 @@ def battery_reports_generate(*, log_ids: list[uuid.UUID], max_attempts: int, fil
             [
                 ids,
                 ProcessingStatus.PENDING,
-                ProcessingStatus.PROCESSING,
                 ProcessingStatus.PENDING,
                 ids,
                 max(0, fill_to - len(ids)),

@@ -2,14 +2,17 @@
 
 import threading
 import uuid
+from datetime import timedelta
+from unittest.mock import patch
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 
 from diagnostics.models import DiagnosticLog, ProcessingStatus
 from reports.health import BatterySnapshot, evaluate
 from reports.models import BatteryReport
-from reports.services import BATCH_FILL, battery_reports_generate
+from reports.services import BATCH_FILL, battery_reports_generate, stale_logs_requeue
 from reports.tasks import MAX_ATTEMPTS, generate_battery_reports
 from simulator.generator import mock_log
 
@@ -115,6 +118,9 @@ def test_concurrent_batches_over_the_same_logs_leave_one_report_each(pending_log
 
 def test_a_task_tops_its_batch_up_with_the_oldest_pending_logs(pending_logs):
     ids = pending_logs(12)
+    start = timezone.now() - timedelta(minutes=1)  # one test transaction: now() alone would tie them all
+    for age, log_id in enumerate(ids):
+        DiagnosticLog.objects.filter(pk=log_id).update(status_changed_at=start + timedelta(seconds=age))
     outcome = battery_reports_generate(log_ids=[ids[-1]], max_attempts=MAX_ATTEMPTS, fill_to=5)
     # its own log, and the four logs pending longest
     assert sorted(outcome.completed) == sorted([ids[-1], *ids[:4]])
@@ -164,9 +170,17 @@ def test_a_log_another_worker_is_computing_is_skipped_not_computed_twice(pending
     held = DiagnosticLog.objects.get(pk=ids[0])
     assert (held.status, held.attempts) == (ProcessingStatus.PROCESSING, 1)
     assert not BatteryReport.objects.filter(pk=ids[0]).exists()
-    # once that worker is gone (its transaction rolled back), a redelivery claims the log again
+    # That worker is gone (its transaction rolled back): a redelivery still leaves the log alone (it is
+    # `processing`: only the sweeper may judge it abandoned), the sweeper puts it back to pending, and
+    # the task it enqueues computes it: a second attempt, counted as such.
+    assert battery_reports_generate(log_ids=[ids[0]], max_attempts=MAX_ATTEMPTS).completed == ()
+    DiagnosticLog.objects.filter(pk=ids[0]).update(status_changed_at=timezone.now() - timedelta(minutes=5))
+    with patch("reports.services.report_queue_depth", return_value=0):
+        assert stale_logs_requeue(older_than_s=60) == [ids[0]]
+    assert DiagnosticLog.objects.get(pk=ids[0]).status == ProcessingStatus.PENDING
     again = battery_reports_generate(log_ids=[ids[0]], max_attempts=MAX_ATTEMPTS)
     assert again.completed == (ids[0],)
+    assert DiagnosticLog.objects.get(pk=ids[0]).attempts == 2
 
 
 @pytest.mark.django_db(transaction=True)
