@@ -28,6 +28,15 @@ def pending_logs(fleet, ingest, monkeypatch):  # type: ignore[no-untyped-def]
     return _make
 
 
+def _other_connection():  # type: ignore[no-untyped-def]
+    """A second session on the test database (another worker), wherever Django connects (embedded too)."""
+    import psycopg2
+
+    params = {key: value for key, value in connection.get_connection_params().items() if value is not None}
+    params.pop("cursor_factory", None)
+    return psycopg2.connect(**params)
+
+
 def _expected(log_id: uuid.UUID) -> dict:
     log = DiagnosticLog.objects.values("cells", "cycle_count", "nominal_capacity_kwh", "current_capacity_kwh").get(
         pk=log_id
@@ -146,18 +155,9 @@ def test_a_task_never_takes_more_than_its_own_ids_beyond_the_fill(pending_logs):
 def test_a_log_another_worker_is_computing_is_skipped_not_computed_twice(pending_logs):
     """A worker holds its claimed logs' row locks while computing; a task for the same log meanwhile
     (a redelivery, the log's own task after another took it) leaves it to that worker."""
-    import psycopg2
-
     ids = pending_logs(2)
     DiagnosticLog.objects.filter(pk=ids[0]).update(status=ProcessingStatus.PROCESSING, attempts=1)
-    settings_dict = connection.settings_dict
-    other = psycopg2.connect(
-        dbname=settings_dict["NAME"],
-        user=settings_dict["USER"],
-        host=settings_dict["HOST"] or None,
-        port=settings_dict["PORT"] or None,
-        password=settings_dict["PASSWORD"] or None,
-    )
+    other = _other_connection()
     try:
         with other.cursor() as cursor:  # the other worker, inside its compute transaction
             cursor.execute("SELECT id FROM diagnostics_diagnosticlog WHERE id = %s FOR UPDATE", [str(ids[0])])
@@ -224,19 +224,10 @@ def test_a_claimed_log_locked_for_a_moment_is_waited_for_not_left_processing(pen
     """Between its claim and its compute transaction, a worker's log can be locked for an instant by
     another task's claim statement passing over the row. The worker waits for the lock instead of
     skipping the log: a skip would leave it `processing` with no one on it until the sweeper."""
-    import psycopg2
-
     from reports import services
 
     ids = pending_logs(3)
-    settings_dict = connection.settings_dict
-    other = psycopg2.connect(
-        dbname=settings_dict["NAME"],
-        user=settings_dict["USER"],
-        host=settings_dict["HOST"] or None,
-        port=settings_dict["PORT"] or None,
-        password=settings_dict["PASSWORD"] or None,
-    )
+    other = _other_connection()
     real_atomic = services.transaction.atomic
     release = threading.Timer(0.3, other.rollback)
 
