@@ -26,6 +26,7 @@ import sys
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path[:] = [str(REPO_ROOT), *(p for p in sys.path if Path(p or ".").resolve() != REPO_ROOT / "benchmarks")]
@@ -43,6 +44,31 @@ from benchmarks.common import (  # noqa: E402
     wait_for,
     wait_quiet,
 )
+
+
+def accepted_logs(sends: list[Any]) -> dict[str, Any]:
+    """log_id -> the send that got it, for every POST answered 202."""
+    import orjson
+
+    return {orjson.loads(send.body)["log_id"]: send for send in sends if send.status == 202}
+
+
+def reports_done(stack: Stack, ids: list[str]) -> bool:
+    with stack.pg() as conn:
+        return conn.execute(
+            "SELECT count(*) FROM reports_batteryreport WHERE log_id = ANY(%s::uuid[])", [ids]
+        ).fetchone()[0] >= len(ids)
+
+
+def report_times(stack: Stack, ids: list[str]) -> list[tuple[str, float]]:
+    """(log_id, the report's generated_at as epoch seconds) for the reports of `ids` stored so far."""
+    with stack.pg() as conn:
+        rows = conn.execute(
+            "SELECT log_id::text, extract(epoch from generated_at) FROM reports_batteryreport "
+            "WHERE log_id = ANY(%s::uuid[])",
+            [ids],
+        ).fetchall()
+    return [(log_id, float(generated)) for log_id, generated in rows]
 
 
 def noop_latencies(stack: Stack, *, rate: float, duration: float) -> list[float]:
@@ -120,29 +146,12 @@ def main() -> int:
         spec = stack.ingest_spec()
         cpu_before = server.cpu() + worker.cpu()
         sends, lag = asyncio_open_loop(server.url, spec, rate=rate, duration_s=duration)
-        import orjson
-
-        accepted = {}
-        for send in sends:
-            if send.status == 202:
-                accepted[orjson.loads(send.body)["log_id"]] = send
+        accepted = accepted_logs(sends)
         ids = list(accepted)
-
-        def reports_done() -> bool:
-            with stack.pg() as conn:
-                return conn.execute(
-                    "SELECT count(*) FROM reports_batteryreport WHERE log_id = ANY(%s::uuid[])", [ids]
-                ).fetchone()[0] >= len(ids)
-
-        drained = wait_for(reports_done, timeout=180, every=0.5)
+        drained = wait_for(lambda: reports_done(stack, ids), timeout=180, every=0.5)
         cpu = server.cpu() + worker.cpu() - cpu_before
-        with stack.pg() as conn:
-            rows = conn.execute(
-                "SELECT log_id::text, extract(epoch from generated_at) FROM reports_batteryreport "
-                "WHERE log_id = ANY(%s::uuid[])",
-                [ids],
-            ).fetchall()
-        e2e = [float(generated) - accepted[log_id].sent_wall for log_id, generated in rows]
+        rows = report_times(stack, ids)
+        e2e = [generated - accepted[log_id].sent_wall for log_id, generated in rows]
         with stack.pg() as conn:
             # The reports of one batch share one generated_at (one transaction's now()).
             transactions = conn.execute(
@@ -158,7 +167,7 @@ def main() -> int:
             )
         if rows:
             first_sent = min(send.sent_wall for send in accepted.values())
-            last_report = max(float(generated) for _, generated in rows)
+            last_report = max(generated for _, generated in rows)
             results.add(
                 "drain_rate",
                 "reports/s over the run (first POST to last report)",
@@ -206,16 +215,11 @@ def main() -> int:
             # Context: the same pipeline at lower rates, to separate its own latency from saturation.
             spec = stack.ingest_spec()
             sends, _ = asyncio_open_loop(server.url, spec, rate=context_rate, duration_s=duration)
-            ok = {orjson.loads(s.body)["log_id"]: s for s in sends if s.status == 202}
-            ids = list(ok)
-            wait_for(reports_done, timeout=120, every=0.5)
-            with stack.pg() as conn:
-                rows = conn.execute(
-                    "SELECT log_id::text, extract(epoch from generated_at) FROM reports_batteryreport "
-                    "WHERE log_id = ANY(%s::uuid[])",
-                    [ids],
-                ).fetchall()
-            cs = latency_summary([float(generated) - ok[log_id].sent_wall for log_id, generated in rows])
+            ok = accepted_logs(sends)
+            context_ids = list(ok)
+            wait_for(lambda ids=context_ids: reports_done(stack, ids), timeout=120, every=0.5)
+            rows = report_times(stack, context_ids)
+            cs = latency_summary([generated - ok[log_id].sent_wall for log_id, generated in rows])
             posts = latency_summary([s.latency_s for s in sends if s.latency_s is not None])
             key = "e2e_context_p99" if number == 0 else f"e2e_context{number + 1}_p99"
             results.add(

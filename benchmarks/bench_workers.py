@@ -145,35 +145,21 @@ def main() -> int:
             "raw_batch", "raw batch loop (psycopg 3, 100 logs/txn, 1 process)", round(batch_n / secs, 1), "reports/s"
         )
 
-        ids = insert_pending(stack, batch_n, pks)
-        fig = run_task_path(stack, ids, batch=100, concurrency=args.concurrency, timeout=300)
-        results.add(
-            "task_batch",
-            f"ours: generate_battery_reports, 100 ids/task, worker x{args.concurrency}",
-            None if fig["rate"] is None else round(fig["rate"], 1),
-            "reports/s",
-            **{k: v for k, v in fig.items() if k != "rate"},
-        )
-
-        ids = insert_pending(stack, single_n, pks)
-        fig = run_task_path(stack, ids, batch=1, concurrency=args.concurrency, timeout=300)
-        results.add(
-            "task_single",
-            f"ours: generate_battery_reports, 1 id/task (topped up), worker x{args.concurrency}",
-            None if fig["rate"] is None else round(fig["rate"], 1),
-            "reports/s",
-            **{k: v for k, v in fig.items() if k != "rate"},
-        )
-
-        ids = insert_pending(stack, single_n, pks)
-        fig = run_task_path(stack, ids, batch=10, concurrency=args.concurrency, timeout=300)
-        results.add(
-            "task_batch10",
-            f"ours: generate_battery_reports, 10 ids/task (topped up), worker x{args.concurrency}",
-            None if fig["rate"] is None else round(fig["rate"], 1),
-            "reports/s",
-            **{k: v for k, v in fig.items() if k != "rate"},
-        )
+        runs = [
+            ("task_batch", "100 ids/task", batch_n, 100),
+            ("task_single", "1 id/task (topped up)", single_n, 1),
+            ("task_batch10", "10 ids/task (topped up)", single_n, 10),
+        ]
+        for key, what, count, batch in runs:
+            ids = insert_pending(stack, count, pks)
+            fig = run_task_path(stack, ids, batch=batch, concurrency=args.concurrency, timeout=300)
+            results.add(
+                key,
+                f"ours: generate_battery_reports, {what}, worker x{args.concurrency}",
+                None if fig["rate"] is None else round(fig["rate"], 1),
+                "reports/s",
+                **{k: v for k, v in fig.items() if k != "rate"},
+            )
 
     ingest = load_results("bench_ingest_http", quick=args.quick)
     ingest_rate = None

@@ -37,6 +37,27 @@ def _other_connection():  # type: ignore[no-untyped-def]
     return psycopg2.connect(**params)
 
 
+def _batches_at_once(batches: list[list[uuid.UUID]], fill_to: int = 0) -> list[BaseException]:
+    """Run one battery_reports_generate per batch, each in a thread of its own (own connection), all at
+    once; the exceptions they raised."""
+    errors: list[BaseException] = []
+
+    def run(log_ids: list[uuid.UUID]) -> None:
+        try:
+            battery_reports_generate(log_ids=log_ids, max_attempts=MAX_ATTEMPTS, fill_to=fill_to)
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(batch,)) for batch in batches]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    return errors
+
+
 def _expected(log_id: uuid.UUID) -> dict:
     log = DiagnosticLog.objects.values("cells", "cycle_count", "nominal_capacity_kwh", "current_capacity_kwh").get(
         pk=log_id
@@ -105,21 +126,7 @@ def test_unknown_and_malformed_ids_are_skipped(pending_logs):
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_batches_over_the_same_logs_leave_one_report_each(pending_logs):
     ids = pending_logs(30)
-    errors: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            battery_reports_generate(log_ids=list(reversed(ids)), max_attempts=MAX_ATTEMPTS)
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run) for _ in range(5)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
+    errors = _batches_at_once([list(reversed(ids))] * 5)
     assert errors == []
     assert BatteryReport.objects.count() == 30
     assert set(DiagnosticLog.objects.values_list("status", flat=True)) == {ProcessingStatus.COMPLETED}
@@ -198,21 +205,7 @@ def test_concurrent_topped_up_batches_compute_each_log_once(pending_logs, monkey
         return real_evaluate(snapshot)
 
     monkeypatch.setattr(services, "evaluate", counting_evaluate)
-    errors: list[BaseException] = []
-
-    def run(chunk: list[uuid.UUID]) -> None:
-        try:
-            battery_reports_generate(log_ids=chunk, max_attempts=MAX_ATTEMPTS, fill_to=20)
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(ids[start : start + 6],)) for start in range(0, 60, 6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
+    errors = _batches_at_once([ids[start : start + 6] for start in range(0, 60, 6)], fill_to=20)
     assert errors == []
     assert BatteryReport.objects.count() == 60
     assert len(computed) == 60
