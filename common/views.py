@@ -24,9 +24,9 @@ def _check_database() -> None:
 def _check_broker() -> None:
     if settings.CELERY_TASK_ALWAYS_EAGER:
         return
-    from config.celery import app
+    from celery import current_app
 
-    with app.connection_for_write() as conn:
+    with current_app.connection_for_write() as conn:
         conn.ensure_connection(max_retries=0, timeout=2)
 
 

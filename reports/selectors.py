@@ -6,8 +6,8 @@ from typing import Any
 from django.db import connection
 
 from common.renderers import RawJSON
-from diagnostics.models import DiagnosticLog, Vehicle
 from reports.models import BatteryReport
+from telemetry.models import DiagnosticLog, Vehicle
 
 # One statement, written out once: the ORM would rebuild and compile it on every request (~0.25 ms of
 # CPU, a seventh of the request). The report's JSONB columns come back as their JSON text and go into

@@ -10,8 +10,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from diagnostics.models import DiagnosticLog, ProcessingStatus, Vehicle
 from reports.models import BatteryReport
+from telemetry.models import DiagnosticLog, ProcessingStatus, Vehicle
 from tests.conftest import load_cases
 
 URL = "/api/v1/diagnostics"

@@ -368,12 +368,12 @@ CRASH_SCRIPT = textwrap.dedent(
     from diagnostics.serializers import validate_log
     from diagnostics.services import diagnostic_log_ingest
     from fleets.models import Fleet
-    import reports.tasks
+    import reports.dispatch
 
     def crash(*args, **kwargs):
         os._exit(137)  # the process dies after the commit, before the task reaches the broker
 
-    reports.tasks.generate_battery_report.apply_async = crash
+    reports.dispatch.reports_enqueue = crash
     fleet = Fleet.objects.get(name=sys.argv[1])
     diagnostic_log_ingest(fleet_id=fleet.id, data=validate_log(json.loads(sys.stdin.read())))
     # Publishing happens off the request thread: die now, committed and unpublished (if the publisher

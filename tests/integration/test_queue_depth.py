@@ -2,8 +2,8 @@
 
 import uuid
 
-from diagnostics.services import enqueue_reports
-from reports.services import report_queue_depth
+from reports.dispatch import report_queue_depth
+from reports.dispatch import reports_enqueue as enqueue_reports
 from tests.services import app_publishing_to, broker
 
 

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from diagnostics.models import DiagnosticLog, ProcessingStatus
 from reports.health import BatterySnapshot, evaluate
 from reports.models import BatteryReport
+from telemetry.models import DiagnosticLog, ProcessingStatus
 
 pytestmark = [pytest.mark.broker, pytest.mark.django_db(transaction=True)]
 
@@ -100,7 +100,7 @@ def test_real_worker_retry_of_a_committed_log_adds_no_report(real_worker, fleet,
     _wait_for_reports([first.log_id], real_worker)
 
     retry = ingest(fleet, _varied_log(make_log, 0))
-    from diagnostics.services import enqueue_reports
+    from reports.dispatch import reports_enqueue as enqueue_reports
 
     enqueue_reports([first.log_id])  # a duplicate delivery, as after a redelivery or a sweeper's re-enqueue
     sentinel = ingest(fleet, _varied_log(make_log, 1))
