@@ -78,8 +78,8 @@ _INGEST_KNOWN_VEHICLE_SQL = (
 
 
 def cells_json(cells: list[dict[str, Any]]) -> str:
-    """The cells as JSON text for the JSONB column: orjson, about 10x the standard library (the values are
-    validated finite numbers, so nothing it would reject can reach it)."""
+    """The cells as JSON text for the JSONB column: orjson, far cheaper than the standard library (the values
+    are validated finite numbers, so nothing it would reject can reach it)."""
     return orjson.dumps(cells).decode()
 
 
@@ -186,7 +186,7 @@ _NewLog = tuple[uuid.UUID, tuple[int, datetime], dict[str, Any]]
 
 def _copy_text(text: str) -> str:
     """A text value for COPY's text format: backslash, tab, newline and carriage return escaped."""
-    if "\\" in text or "\t" in text or "\n" in text or "\r" in text:  # four memchr scans: ~10x a regex
+    if "\\" in text or "\t" in text or "\n" in text or "\r" in text:  # four memchr scans, cheaper than a regex
         return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
     return text
 
