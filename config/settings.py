@@ -69,7 +69,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "common",
     "fleets",
-    "telemetry",
+    "vehicles",
     "reports",
     "diagnostics",
     "simulator",

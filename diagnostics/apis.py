@@ -26,7 +26,7 @@ from diagnostics.serializers import (
 )
 from diagnostics.services import BulkStatus, diagnostic_log_ingest, diagnostic_log_status, diagnostic_logs_ingest_bulk
 from fleets.permissions import IsFleetMember
-from telemetry.models import ProcessingStatus
+from vehicles.models import ProcessingStatus
 
 # pending and processing are one "processing" to a client; a failed log (a retry of a poison log) says so.
 _STATUS_SHOWN = {ProcessingStatus.COMPLETED: "completed", ProcessingStatus.FAILED: "failed"}

@@ -14,7 +14,7 @@ from rest_framework.exceptions import PermissionDenied
 
 from common.exceptions import Conflict
 from reports.dispatch import reports_enqueue_on_commit
-from telemetry.models import DiagnosticLog, ProcessingStatus, Vehicle
+from vehicles.models import DiagnosticLog, ProcessingStatus, Vehicle
 
 logger = logging.getLogger(__name__)
 

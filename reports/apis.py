@@ -14,7 +14,7 @@ from common.uuids import uuid_or_404
 from fleets.permissions import IsFleetMember
 from reports.selectors import report_get
 from reports.serializers import REPORT_OK_RESPONSE
-from telemetry.models import ProcessingStatus
+from vehicles.models import ProcessingStatus
 
 
 class BatteryReportDetailApi(APIView):

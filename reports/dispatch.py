@@ -180,7 +180,7 @@ def stale_logs_requeue(*, older_than_s: float, limit: int = 1000) -> list[uuid.U
     A requeued log gets a fresh `status_changed_at`, so the next sweep leaves it alone for a threshold.
     With the broker down nothing is sent. Safe with several sweepers at once (SKIP LOCKED).
     """
-    from telemetry.models import DiagnosticLog, ProcessingStatus
+    from vehicles.models import DiagnosticLog, ProcessingStatus
 
     depth = report_queue_depth()
     if depth is None:

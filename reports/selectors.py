@@ -7,7 +7,7 @@ from django.db import connection
 
 from common.renderers import RawJSON
 from reports.models import BatteryReport
-from telemetry.models import DiagnosticLog, Vehicle
+from vehicles.models import DiagnosticLog, Vehicle
 
 # One statement, written out once: the ORM would rebuild and compile it on every request, a large share
 # of the request's CPU (docs/performance.md, "GET report by one precomputed SELECT"). The report's JSONB

@@ -10,7 +10,7 @@ from django.db import DatabaseError, connection, transaction
 
 from reports.health import BatterySnapshot, evaluate
 from reports.models import BatteryReport
-from telemetry.models import DiagnosticLog, ProcessingStatus
+from vehicles.models import DiagnosticLog, ProcessingStatus
 
 logger = logging.getLogger(__name__)
 _REPORT_TABLE = BatteryReport._meta.db_table

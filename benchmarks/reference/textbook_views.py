@@ -22,7 +22,7 @@ from rest_framework import generics, serializers
 
 from common.timestamps import format_timestamp
 from reports.tasks import generate_battery_reports
-from telemetry.models import DiagnosticLog, Vehicle
+from vehicles.models import DiagnosticLog, Vehicle
 
 
 class CellSerializer(serializers.Serializer):

@@ -6,7 +6,7 @@ import pytest
 
 from reports.models import BatteryReport
 from simulator.generator import mock_log
-from telemetry.models import DiagnosticLog, Vehicle
+from vehicles.models import DiagnosticLog, Vehicle
 
 URL = "/api/v1/diagnostics/bulk"
 

@@ -26,7 +26,7 @@ from common.parsers import LineError, RawBulkBody, loads_strict
 from diagnostics.bulk_validation import ItemError, bulk_items_validate
 from diagnostics.serializers import validate_log
 from simulator.generator import mock_log
-from telemetry.models import DiagnosticLog
+from vehicles.models import DiagnosticLog
 
 URL = "/api/v1/diagnostics/bulk"
 JSON, NDJSON = "application/json", "application/x-ndjson"

@@ -6,7 +6,7 @@ import uuid
 import pytest
 from django.db import OperationalError, connections
 
-from telemetry.models import DiagnosticLog
+from vehicles.models import DiagnosticLog
 
 # The contract's error codes (any of them will do for a wrong method; the contract names none for 405).
 ERROR_CODES = {

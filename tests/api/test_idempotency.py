@@ -14,7 +14,7 @@ import pytest
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from reports.models import BatteryReport
-from telemetry.models import DiagnosticLog, Vehicle
+from vehicles.models import DiagnosticLog, Vehicle
 
 URL = "/api/v1/diagnostics"
 POST_BODY_KEYS = {"message", "log_id", "status"}

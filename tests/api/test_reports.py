@@ -11,8 +11,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from reports.models import BatteryReport
-from telemetry.models import DiagnosticLog, ProcessingStatus, Vehicle
 from tests.conftest import load_cases
+from vehicles.models import DiagnosticLog, ProcessingStatus, Vehicle
 
 URL = "/api/v1/diagnostics"
 REPORT_KEYS = {

@@ -40,7 +40,7 @@ def test_fifty_concurrent_identical_posts_make_one_log_and_one_report(stack, sam
     assert len({r.json()["log_id"] for r in results}) == 1  # type: ignore[union-attr]
 
     from reports.models import BatteryReport
-    from telemetry.models import DiagnosticLog
+    from vehicles.models import DiagnosticLog
 
     assert DiagnosticLog.objects.count() == 1
     deadline = time.monotonic() + 30

@@ -15,7 +15,7 @@ from reports.models import BatteryReport
 from reports.services import BATCH_FILL, battery_reports_generate, claims_abandoned_release
 from reports.tasks import MAX_ATTEMPTS, generate_battery_reports
 from simulator.generator import mock_log
-from telemetry.models import DiagnosticLog, ProcessingStatus
+from vehicles.models import DiagnosticLog, ProcessingStatus
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from common.exceptions import Conflict
 from diagnostics.selectors import diagnostic_log_get
 from reports.health import BatterySnapshot, evaluate
 from reports.models import BatteryReport
-from telemetry.models import DiagnosticLog, ProcessingStatus, Vehicle
+from vehicles.models import DiagnosticLog, ProcessingStatus, Vehicle
 
 SORTED_CELLS = [
     {"id": 0, "voltage": 4.05, "temperature": 35.2},

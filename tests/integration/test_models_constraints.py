@@ -7,7 +7,7 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 
 from reports.models import BatteryReport
-from telemetry.models import DiagnosticLog, ProcessingStatus, Vehicle
+from vehicles.models import DiagnosticLog, ProcessingStatus, Vehicle
 
 CELLS = [
     {"id": 0, "voltage": 4.05, "temperature": 35.2},

@@ -12,7 +12,7 @@ import pytest
 
 from reports.health import BatterySnapshot, evaluate
 from reports.models import BatteryReport
-from telemetry.models import DiagnosticLog, ProcessingStatus
+from vehicles.models import DiagnosticLog, ProcessingStatus
 
 pytestmark = [pytest.mark.broker, pytest.mark.django_db(transaction=True)]
 

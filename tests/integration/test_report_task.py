@@ -14,8 +14,8 @@ from reports import services, tasks
 from reports.health import BatterySnapshot, evaluate
 from reports.models import BatteryReport
 from reports.tasks import MAX_RETRIES, generate_battery_reports, retry_countdown
-from telemetry.models import DiagnosticLog, ProcessingStatus, Vehicle
 from tests.conftest import load_cases
+from vehicles.models import DiagnosticLog, ProcessingStatus, Vehicle
 
 HOT_IMBALANCED_WORN = {
     "cells": [

@@ -10,7 +10,7 @@ from django.utils import timezone
 from reports.dispatch import stale_logs_requeue
 from reports.models import BatteryReport
 from reports.tasks import sweep_stale_logs
-from telemetry.models import DiagnosticLog, ProcessingStatus
+from vehicles.models import DiagnosticLog, ProcessingStatus
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the sweeper publishes after its commit
 

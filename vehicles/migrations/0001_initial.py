@@ -77,7 +77,7 @@ class Migration(migrations.Migration):
                             models.ForeignKey(
                                 on_delete=django.db.models.deletion.CASCADE,
                                 related_name="logs",
-                                to="telemetry.vehicle",
+                                to="vehicles.vehicle",
                             ),
                         ),
                     ],

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from telemetry.models import DiagnosticLog, Vehicle
+from vehicles.models import DiagnosticLog, Vehicle
 
 
 @admin.register(Vehicle)

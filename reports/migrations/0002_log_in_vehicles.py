@@ -1,4 +1,4 @@
-# The diagnostic log model moved to the telemetry app (same table): only the state's reference changes.
+# The diagnostic log model moved to the vehicles app (same table): only the state's reference changes.
 
 import django.db.models.deletion
 from django.db import migrations, models
@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("reports", "0001_initial"),
-        ("telemetry", "0001_initial"),
+        ("vehicles", "0001_initial"),
     ]
 
     operations = [
@@ -21,7 +21,7 @@ class Migration(migrations.Migration):
                         primary_key=True,
                         related_name="report",
                         serialize=False,
-                        to="telemetry.diagnosticlog",
+                        to="vehicles.diagnosticlog",
                     ),
                 ),
             ],

@@ -1,4 +1,4 @@
-"""The stored telemetry: vehicles and their diagnostic logs, with each log's report-processing state.
+"""The vehicles and what they sent: the registry, and the diagnostic logs with each log's report-processing state.
 
 The tables keep the names they had when these models lived in the diagnostics app.
 """

@@ -1,4 +1,4 @@
-# Vehicle and DiagnosticLog now belong to the telemetry app (telemetry 0001, same tables): drop them from
+# Vehicle and DiagnosticLog now belong to the vehicles app (vehicles 0001, same tables): drop them from
 # this app's state only; the tables stay.
 
 from django.db import migrations
@@ -7,8 +7,8 @@ from django.db import migrations
 class Migration(migrations.Migration):
     dependencies = [
         ("diagnostics", "0002_initial"),
-        ("reports", "0002_log_in_telemetry"),
-        ("telemetry", "0001_initial"),
+        ("reports", "0002_log_in_vehicles"),
+        ("vehicles", "0001_initial"),
     ]
 
     operations = [

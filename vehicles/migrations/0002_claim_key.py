@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("telemetry", "0001_initial"),
+        ("vehicles", "0001_initial"),
     ]
 
     operations = [
