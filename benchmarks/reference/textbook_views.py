@@ -20,8 +20,8 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from rest_framework import generics, serializers
 
+from common.timestamps import format_timestamp
 from diagnostics.models import DiagnosticLog, Vehicle
-from diagnostics.serializers import format_timestamp
 from reports.tasks import generate_battery_report
 
 
