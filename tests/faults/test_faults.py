@@ -342,7 +342,7 @@ def test_postgres_restart_under_load(stack: Stack, card: Card) -> None:
             f"{len(wrong)} POST(s) during the outage answered {sorted({str(a.status or a.error) for a in wrong})}"
         )
     for attempt in (a for a in around if a.status is not None and a.status >= 500):
-        if attempt.status != 503 or attempt.code != "server_error" or not attempt.shape_ok:
+        if attempt.status != 503 or attempt.code != "service_unavailable" or not attempt.shape_ok:
             card.problem(f"HTTP {attempt.status} with error code {attempt.code!r} / contract shape {attempt.shape_ok}")
     slow = [a.latency for a in during if a.latency >= POST_DEADLINE_S]
     if slow:
