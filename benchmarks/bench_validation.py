@@ -143,7 +143,7 @@ def run(args: Any) -> int:
     bulk_raw = compact(bulk_items)
 
     def bulk_full() -> None:
-        for item in loads_strict(bulk_raw, max_depth=4):
+        for item in loads_strict(bulk_raw):
             validate_log(item)
 
     from common.parsers import RawBulkBody

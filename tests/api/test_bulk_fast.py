@@ -1,8 +1,8 @@
 """POST /api/v1/diagnostics/bulk on its fast paths: the same answers as the full path, and COPY for new logs.
 
 - Validation: `diagnostics.bulk_validation.bulk_items_validate` (msgspec + `validate_log_fast`, the full
-  path only when the fast one declines) against a reference copy of the handling before it (strict parse
-  of the whole body or of each NDJSON line, then `validate_log` per item); and whole HTTP answers with the
+  path only when the fast one declines) against a reference copy of the full path alone (strict parse of
+  the whole body or of each NDJSON line, then `validate_log` per item); and whole HTTP answers with the
   fast path on and forced off.
 - Writes: `diagnostic_logs_ingest_bulk` stores new logs with one COPY, and falls back to
   INSERT … ON CONFLICT (in a savepoint) when some are stored already.
@@ -21,6 +21,7 @@ import diagnostics.bulk_validation as bulk_validation
 import diagnostics.services as services
 from common.errors import validation_error
 from common.exceptions import PayloadTooLarge
+from common.limits import MAX_DEPTH
 from common.parsers import LineError, RawBulkBody, loads_strict
 from diagnostics.bulk_validation import ItemError, bulk_items_validate
 from diagnostics.models import DiagnosticLog
@@ -50,11 +51,11 @@ def _with_repeated_key(item: str) -> str:
     return '{"cycle_count":1,' + item[1:]
 
 
-# --- The reference: the handling before the fast path, verbatim in behaviour -------------------------------
+# --- The reference: the full path alone, as the view ran it before the fast path -------------------------------
 
 
 def _legacy_items(raw: bytes, ndjson: bool) -> list[Any]:
-    """What the view computed per item before the fast path (or the request-level exception it raised)."""
+    """What the full path computes per item (or the request-level exception it raises)."""
     if ndjson:
         try:
             text = raw.decode("utf-8")
@@ -69,7 +70,7 @@ def _legacy_items(raw: bytes, ndjson: bool) -> list[Any]:
             except ParseError as exc:
                 body.append(LineError(str(exc.detail)))
     else:
-        body = loads_strict(raw, max_depth=4)
+        body = loads_strict(raw)
     if not isinstance(body, list):
         raise ValidationError({"non_field_errors": ["Expected a JSON array of logs (or NDJSON)."]})
     if len(body) > 3:  # settings.MAX_BULK_ITEMS in these tests
@@ -94,7 +95,19 @@ def _outcome(fn: Any, *args: Any) -> Any:
 
 
 VALID = [_compact(_log(seed)) for seed in range(3)]
-NESTED_TOO_DEEP = _compact({**_log(7), "cells": [[[{"id": 0}]]]})
+NESTED_CELLS = _compact({**_log(7), "cells": [[[{"id": 0}]]]})
+
+
+def _nested_extra(item_depth: int) -> str:
+    """A valid log whose unknown field nests arrays so that the item is `item_depth` levels deep."""
+    return _compact({**_log(10), "extra": 0})[:-2] + "[" * (item_depth - 1) + "]" * (item_depth - 1) + "}"
+
+
+# Depth counts from the body's root: in a JSON array an item may be MAX_DEPTH - 1 deep, an NDJSON line MAX_DEPTH.
+DEEPEST_ARRAY_ITEM = _nested_extra(MAX_DEPTH - 1)
+TOO_DEEP_ARRAY_ITEM = _nested_extra(MAX_DEPTH)
+DEEPEST_LINE = _nested_extra(MAX_DEPTH)
+TOO_DEEP_LINE = _nested_extra(MAX_DEPTH + 1)
 
 JSON_BODIES = {
     "all-valid": _array(*VALID),
@@ -116,7 +129,10 @@ JSON_BODIES = {
     "integer-as-float": _array(_compact({**_log(8), "cycle_count": 412.0})),
     "lone-surrogate": _array(VALID[0], _compact(_log(9)).replace('"EV-FAST-9"', '"EV-\\ud800"')),
     "bad-utf8-in-a-string": _array(VALID[0], '{"vehicle_id":"X"}').replace(b'"X"', b'"\xff"'),
-    "too-deep": _array(VALID[0], NESTED_TOO_DEEP),
+    "nested-cells": _array(VALID[0], NESTED_CELLS),
+    "deepest-item-in-an-unknown-field": _array(VALID[0], DEEPEST_ARRAY_ITEM),
+    "item-one-level-too-deep": _array(VALID[0], TOO_DEEP_ARRAY_ITEM),
+    "item-10000-levels-deep": _array(VALID[0], _nested_extra(10_000)),
     "trailing-comma": _array(*VALID, ""),
     "trailing-garbage": _array(*VALID) + b" x",
     "form-feed-between-items": _array(*VALID, sep="\f,"),
@@ -140,7 +156,9 @@ NDJSON_BODIES = {
     "indented-lines": "\n".join(["  " + VALID[0] + "  ", "\t" + VALID[1]]).encode(),
     "three-items-among-blanks": ("\n\n".join(VALID) + "\n\n \n").encode(),
     "four-items-over-the-limit": "\n".join([*VALID, "{not json"]).encode(),
-    "depth-in-a-line": "\n".join([VALID[0], NESTED_TOO_DEEP]).encode(),
+    "nested-cells-in-a-line": "\n".join([VALID[0], NESTED_CELLS]).encode(),
+    "deepest-line-and-one-too-deep": "\n".join([DEEPEST_LINE, TOO_DEEP_LINE]).encode(),
+    "line-10000-levels-deep": "\n".join([VALID[0], _nested_extra(10_000)]).encode(),
     "huge-integer-line": "\n".join([VALID[0], _compact({**_log(2), "cycle_count": 10**400})]).encode(),
     "non-ascii-line": "\n".join([VALID[0], '{"vehicle_id": "EV-é"}']).encode(),
 }
@@ -243,10 +261,19 @@ HTTP_CASES = [
         "four-items-over-the-limit",
         "four-items-one-with-a-repeated-key",
         "empty-array",
+        "deepest-item-in-an-unknown-field",
+        "item-one-level-too-deep",
     )
 ] + [
     pytest.param(NDJSON_BODIES[name], NDJSON, id=f"ndjson-{name}")
-    for name in ("all-valid", "bad-lines", "repeated-key-line", "unicode-blank-lines", "four-items-over-the-limit")
+    for name in (
+        "all-valid",
+        "bad-lines",
+        "repeated-key-line",
+        "unicode-blank-lines",
+        "four-items-over-the-limit",
+        "deepest-line-and-one-too-deep",
+    )
 ]
 
 
