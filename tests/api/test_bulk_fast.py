@@ -1,9 +1,9 @@
 """POST /api/v1/diagnostics/bulk on its fast paths: the same answers as the full path, and COPY for new logs.
 
-- Validation: `diagnostics.bulk_validation.bulk_items_validate` (msgspec + `validate_log_fast`, the full
+- Validation: `diagnostics.validation.logs_validate_bulk` (msgspec + the fast path `_log_fast`, the full
   path only when the fast one declines) against a reference copy of the full path alone (strict parse of
-  the whole body or of each NDJSON line, then `validate_log` per item); and whole HTTP answers with the
-  fast path on and forced off.
+  the whole body or of each NDJSON line, then `_log_full` per item); and whole HTTP answers with the fast
+  path on and forced off.
 - Writes: `diagnostic_logs_ingest_bulk` stores new logs with one COPY, and falls back to
   INSERT … ON CONFLICT (in a savepoint) when some are stored already.
 """
@@ -17,15 +17,14 @@ import pytest
 from django.db import connection, transaction
 from rest_framework.exceptions import APIException, ParseError, ValidationError
 
-import diagnostics.bulk_validation as bulk_validation
 import diagnostics.services as services
+import diagnostics.validation as validation
 from common.errors import validation_error
 from common.exceptions import PayloadTooLarge
 from common.limits import MAX_DEPTH
 from common.parsers import LineError, RawBulkBody, loads_strict
-from diagnostics.bulk_validation import ItemError, bulk_items_validate
 from diagnostics.models import DiagnosticLog
-from diagnostics.serializers import validate_log
+from diagnostics.validation import ItemError, _log_full, logs_validate_bulk
 from simulator.generator import mock_log
 
 URL = "/api/v1/diagnostics/bulk"
@@ -81,7 +80,7 @@ def _legacy_items(raw: bytes, ndjson: bool) -> list[Any]:
             results.append(ItemError({"code": "parse_error", "message": item.message}))
             continue
         try:
-            results.append(validate_log(item))
+            results.append(_log_full(item))
         except ValidationError as exc:
             results.append(ItemError(validation_error(exc.detail)))
     return results
@@ -171,14 +170,14 @@ def small_limit(settings):  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def full_path_calls(monkeypatch):  # type: ignore[no-untyped-def]
-    """Counts the calls of the full validator made by bulk_validation."""
+    """Counts the calls of the full validator made by logs_validate_bulk."""
     calls: list[Any] = []
 
     def spy(data: Any) -> Any:
         calls.append(data)
-        return validate_log(data)
+        return _log_full(data)
 
-    monkeypatch.setattr(bulk_validation, "validate_log", spy)
+    monkeypatch.setattr(validation, "_log_full", spy)
     return calls
 
 
@@ -187,7 +186,7 @@ def full_path_calls(monkeypatch):  # type: ignore[no-untyped-def]
 def test_items_are_exactly_what_the_full_path_gave(name, ndjson):
     raw = (NDJSON_BODIES if ndjson else JSON_BODIES)[name]
     expected = _outcome(_legacy_items, raw, ndjson)
-    assert _outcome(bulk_items_validate, RawBulkBody(raw, ndjson=ndjson)) == expected
+    assert _outcome(logs_validate_bulk, RawBulkBody(raw, ndjson=ndjson)) == expected
 
 
 @pytest.mark.usefixtures("small_limit")
@@ -199,24 +198,24 @@ def test_valid_bodies_never_reach_the_full_path(full_path_calls, ndjson):
         else [JSON_BODIES[name] for name in ("all-valid", "all-valid-indented", "white-space-between-items")]
     )
     for raw in bodies:
-        assert len(bulk_items_validate(RawBulkBody(raw, ndjson=ndjson))) == 3
+        assert len(logs_validate_bulk(RawBulkBody(raw, ndjson=ndjson))) == 3
     assert full_path_calls == []
 
 
 def test_one_declined_item_sends_the_whole_array_to_the_full_path(full_path_calls, small_limit):
-    items = bulk_items_validate(RawBulkBody(JSON_BODIES["unknown-field"], ndjson=False))
+    items = logs_validate_bulk(RawBulkBody(JSON_BODIES["unknown-field"], ndjson=False))
     assert not any(isinstance(item, ItemError) for item in items)
     assert len(full_path_calls) == 2  # both items, so the answers are the full path's
 
 
 def test_ndjson_declined_lines_alone_take_the_full_path(full_path_calls, small_limit):
-    items = bulk_items_validate(RawBulkBody(NDJSON_BODIES["invalid-and-unknown-field"], ndjson=True))
+    items = logs_validate_bulk(RawBulkBody(NDJSON_BODIES["invalid-and-unknown-field"], ndjson=True))
     assert isinstance(items[0], ItemError)
     assert items[0].error["code"] == "invalid"
     assert not isinstance(items[1], ItemError)
     assert len(full_path_calls) == 2
     full_path_calls.clear()
-    bulk_items_validate(RawBulkBody("\n".join([VALID[0], _compact({**_log(4), "k": 1})]).encode(), ndjson=True))
+    logs_validate_bulk(RawBulkBody("\n".join([VALID[0], _compact({**_log(4), "k": 1})]).encode(), ndjson=True))
     assert len(full_path_calls) == 1
 
 
@@ -282,7 +281,7 @@ HTTP_CASES = [
 def test_answers_are_identical_with_and_without_the_fast_path(api_a, monkeypatch, raw, content_type):
     fast = _post_rolled_back(api_a, raw, content_type)
     with monkeypatch.context() as patch:
-        patch.setattr(bulk_validation, "validate_log_fast", lambda raw: None)
+        patch.setattr(validation, "_log_fast", lambda raw: None)
         full = _post_rolled_back(api_a, raw, content_type)
     assert _answer(fast) == _answer(full)
     assert fast.status_code in (200, 400, 413), fast.content
@@ -293,7 +292,7 @@ def test_a_stored_log_sent_again_answers_the_same_both_ways(api_a, monkeypatch):
     body = _array(VALID[0], _compact({**json.loads(VALID[0]), "cycle_count": 3}), VALID[1])
     fast = _post_rolled_back(api_a, body, JSON)
     with monkeypatch.context() as patch:
-        patch.setattr(bulk_validation, "validate_log_fast", lambda raw: None)
+        patch.setattr(validation, "_log_fast", lambda raw: None)
         full = _post_rolled_back(api_a, body, JSON)
     assert _answer(fast) == _answer(full)
     assert [r["status"] for r in fast.json()["results"]] == ["duplicate", "conflict", "created"]

@@ -365,7 +365,7 @@ CRASH_SCRIPT = textwrap.dedent(
     import json, os, sys
     import django
     django.setup()
-    from diagnostics.serializers import validate_log
+    from diagnostics.validation import log_validate
     from diagnostics.services import diagnostic_log_ingest
     from fleets.models import Fleet
     import reports.tasks
@@ -375,7 +375,7 @@ CRASH_SCRIPT = textwrap.dedent(
 
     reports.tasks.generate_battery_report.apply_async = crash
     fleet = Fleet.objects.get(name=sys.argv[1])
-    diagnostic_log_ingest(fleet_id=fleet.id, data=validate_log(json.loads(sys.stdin.read())))
+    diagnostic_log_ingest(fleet_id=fleet.id, data=log_validate(sys.stdin.buffer.read()))
     # Publishing happens off the request thread: die now, committed and unpublished (if the publisher
     # thread got there first, its publish is the crash above).
     os._exit(137)
