@@ -12,8 +12,11 @@ ERROR_CODES = [
     "conflict",
     "payload_too_large",
     "unsupported_media_type",
+    "method_not_allowed",
+    "not_acceptable",
     "throttled",
     "server_error",
+    "service_unavailable",
 ]
 
 
@@ -38,14 +41,14 @@ _ERROR_TEXT = {
     401: "Missing, expired or invalid access token (not_authenticated).",
     403: "Forbidden (permission_denied).",
     404: "Unknown, malformed or another fleet's id (not_found).",
-    405: "Method not allowed.",
-    406: "Not acceptable.",
+    405: "Method not allowed (method_not_allowed); Allow lists the methods.",
+    406: "No acceptable representation for the Accept header (not_acceptable).",
     409: "Same vehicle and timestamp with different content (conflict).",
     413: "Body larger than 1 MiB (payload_too_large).",
     415: "Content-Type is not application/json (unsupported_media_type).",
     429: "Rate limit exceeded (throttled); see Retry-After.",
     500: "Unexpected server error (server_error).",
-    503: "The database is unavailable (server_error); see Retry-After.",
+    503: "The database is unavailable (service_unavailable); see Retry-After.",
 }
 
 

@@ -234,7 +234,6 @@ MAX_BODY_BYTES = 1024 * 1024  # 1 MiB, the contract's limit (413 above it)
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_BODY_BYTES
 MAX_BULK_ITEMS = 1000  # POST /api/v1/diagnostics/bulk: more items is a 413
 MAX_BULK_BODY_BYTES = 16 * 1024 * 1024
-TIMESTAMP_MAX_FUTURE = timedelta(minutes=5)
 REPORT_RETRY_AFTER_SECONDS = 1
 
 AUTH_PASSWORD_VALIDATORS: list[dict[str, str]] = []

@@ -15,16 +15,12 @@ from rest_framework.views import APIView
 from common.openapi import AUTHENTICATED_ERRORS, INGEST_RESPONSE, ErrorDetailSerializer, error_responses
 from common.parsers import RawBulkJSONParser, RawJSONParser, RawNDJSONParser
 from common.request import json_body
+from common.timestamps import format_timestamp
 from common.uuids import uuid_or_404
-from diagnostics.bulk_validation import ItemError, bulk_items_validate
-from diagnostics.fast_validation import validate_log_body
 from diagnostics.selectors import diagnostic_log_get
-from diagnostics.serializers import (
-    DiagnosticLogOutputSerializer,
-    DiagnosticLogSerializer,
-    format_timestamp,
-)
+from diagnostics.serializers import DiagnosticLogOutputSerializer, DiagnosticLogSerializer
 from diagnostics.services import BulkStatus, diagnostic_log_ingest, diagnostic_log_status, diagnostic_logs_ingest_bulk
+from diagnostics.validation import ItemError, log_validate, logs_validate_bulk
 from fleets.permissions import IsFleetMember
 from vehicles.models import ProcessingStatus
 
@@ -52,7 +48,7 @@ class DiagnosticLogIngestApi(APIView):
         },
     )
     def post(self, request: Request) -> Response:
-        data = validate_log_body(json_body(request))
+        data = log_validate(json_body(request))
         result = diagnostic_log_ingest(fleet_id=request.user.fleet_id, data=data)
         status = result.status
         if result.created and settings.CELERY_TASK_ALWAYS_EAGER:
@@ -146,7 +142,7 @@ class DiagnosticLogBulkIngestApi(APIView):
     )
     def post(self, request: Request) -> Response:
         body = json_body(request, media_types=("application/json", "application/x-ndjson"))
-        items = bulk_items_validate(body)
+        items = logs_validate_bulk(body)
         results: dict[int, dict[str, Any]] = {}
         valid: dict[int, dict[str, Any]] = {}
         for index, item in enumerate(items):

@@ -87,8 +87,11 @@ ERROR_CODES = frozenset(
         "conflict",
         "payload_too_large",
         "unsupported_media_type",
+        "method_not_allowed",
+        "not_acceptable",
         "throttled",
         "server_error",
+        "service_unavailable",
     }
 )
 

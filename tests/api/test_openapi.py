@@ -26,3 +26,18 @@ def test_interactive_docs_page(anon):
     response = anon.get("/api/v1/docs/")
     assert response.status_code == 200
     assert b"swagger" in response.content.lower()
+
+
+def test_refresh_answer_names_access_and_refresh_as_required(anon):
+    schema = yaml.safe_load(anon.get("/api/v1/schema/").content)
+    refreshed = schema["components"]["schemas"]["TokenRefreshed"]
+    assert set(refreshed["properties"]) == {"access", "refresh"}
+    assert sorted(refreshed["required"]) == ["access", "refresh"]
+
+
+def test_405_406_and_503_are_described_with_their_codes(anon):
+    schema = yaml.safe_load(anon.get("/api/v1/schema/").content)
+    ingest = schema["paths"]["/api/v1/diagnostics"]["post"]["responses"]
+    assert "method_not_allowed" in ingest["405"]["description"]
+    assert "not_acceptable" in ingest["406"]["description"]
+    assert "service_unavailable" in ingest["503"]["description"]

@@ -6,6 +6,7 @@ a real broker and are consumed by the real worker that the ``real_worker`` fixtu
 """
 
 import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -22,8 +23,8 @@ import pytest
 from django.conf import settings as django_settings
 from django.db import connection
 
-from diagnostics.serializers import validate_log
 from diagnostics.services import IngestResult, diagnostic_log_ingest
+from diagnostics.validation import log_validate
 from fleets.models import Fleet
 from fleets.services import api_user_create
 from tests.services import app_publishing_to, broker, database_url
@@ -73,7 +74,7 @@ def ingest() -> Callable[[Fleet, dict[str, Any]], IngestResult]:
     """Validate a raw log as the API does, then store it through the one ingest service."""
 
     def _ingest(owner: Fleet, log: dict[str, Any]) -> IngestResult:
-        return diagnostic_log_ingest(fleet_id=owner.id, data=validate_log(log))
+        return diagnostic_log_ingest(fleet_id=owner.id, data=log_validate(json.dumps(log).encode()))
 
     return _ingest
 
