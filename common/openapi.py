@@ -1,6 +1,8 @@
 """OpenAPI descriptions (drf-spectacular): response bodies and the error shape, for every endpoint."""
 
-from drf_spectacular.utils import OpenApiResponse, inline_serializer
+from typing import Any
+
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, inline_serializer
 from rest_framework import serializers
 
 ERROR_CODES = [
@@ -71,3 +73,25 @@ PROCESSING_RESPONSE = inline_serializer(
     "ReportProcessing",
     {"log_id": serializers.UUIDField(), "status": serializers.ChoiceField(choices=["processing"])},
 )
+
+
+# Every list (common.pagination): `limit` and the opaque `cursor` of the previous answer's `next`.
+LIST_PARAMETERS = [
+    OpenApiParameter("limit", int, description="Items per page, 1-500 (default 50)."),
+    OpenApiParameter("cursor", str, description="The opaque cursor from a previous answer's `next`."),
+]
+TIME_WINDOW_PARAMETERS = [
+    OpenApiParameter("since", str, description="ISO 8601 with an offset; inclusive."),
+    OpenApiParameter("until", str, description="ISO 8601 with an offset; exclusive."),
+]
+
+
+def list_response(item: Any, name: str) -> Any:
+    """The list answer: {"results": [item, ...], "next": url | null}."""
+    return inline_serializer(
+        name,
+        {
+            "results": item(many=True) if isinstance(item, type) else item,
+            "next": serializers.URLField(allow_null=True, help_text="The next page, or null on the last."),
+        },
+    )

@@ -14,7 +14,15 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Final
 
+from common.identifiers import (  # re-exported: the vehicle id's rule is part of section 1
+    VEHICLE_ID_INVALID as VEHICLE_ID_INVALID,
+)
+from common.identifiers import VEHICLE_ID_MAX_LENGTH as VEHICLE_ID_MAX_LENGTH
+from common.identifiers import VEHICLE_ID_MIN_LENGTH as VEHICLE_ID_MIN_LENGTH
+from common.identifiers import VEHICLE_ID_PATTERN as VEHICLE_ID_PATTERN
+from common.identifiers import VEHICLE_ID_RE as VEHICLE_ID_RE
 from common.limits import MAX_DEPTH as MAX_DEPTH  # re-exported: the body's depth limit is part of section 1
+from common.limits import TIMESTAMP_MAX_FUTURE as TIMESTAMP_MAX_FUTURE
 from common.timestamps import format_timestamp as format_timestamp  # re-exported: how a timestamp is written
 
 
@@ -123,16 +131,7 @@ def capacity_error(nominal: Any, current: Any) -> str | None:
 
 # --- vehicle_id ----------------------------------------------------------------------------------------------
 
-VEHICLE_ID_MIN_LENGTH: Final = 1
-VEHICLE_ID_MAX_LENGTH: Final = 64
-VEHICLE_ID_PATTERN: Final = rf"^[A-Za-z0-9][A-Za-z0-9._:-]{{0,{VEHICLE_ID_MAX_LENGTH - 1}}}$"
-VEHICLE_ID_RE: Final = re.compile(VEHICLE_ID_PATTERN)
-"""Use fullmatch: with match or search, "$" would admit a trailing newline."""
 VEHICLE_ID_NOT_A_STRING: Final = "Must be a string."
-VEHICLE_ID_INVALID: Final = (
-    f"Must be {VEHICLE_ID_MIN_LENGTH}-{VEHICLE_ID_MAX_LENGTH} characters: letters, digits and . _ : - "
-    "(starting with a letter or digit)."
-)
 
 
 def clean_vehicle_id(value: Any) -> str:
@@ -150,7 +149,7 @@ TIMESTAMP_RE: Final = re.compile(
 )
 """ISO 8601 extended format: date, T, time (seconds and up to 9 fractional digits optional), then Z or
 ±hh:mm (a missing offset is matched, to be refused with its own message)."""
-TIMESTAMP_MAX_FUTURE: Final = timedelta(minutes=5)
+
 """How far ahead of the server's clock a timestamp may be."""
 TIMESTAMP_NOT_A_STRING: Final = "Must be an ISO 8601 string with an offset."
 TIMESTAMP_BAD_FORMAT: Final = "Must be an ISO 8601 timestamp, such as 2025-10-04T10:30:00Z."
