@@ -1,9 +1,9 @@
 """Contract section 5: the vehicles, their registry and their summaries (first/last seen, log count, latest)."""
 
 import threading
-from urllib.parse import parse_qs, quote, urlsplit
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 from django.db import connection
