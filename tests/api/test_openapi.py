@@ -14,6 +14,12 @@ def test_schema_is_served_without_auth_and_lists_every_endpoint(anon):
         "/api/v1/diagnostics/bulk",
         "/api/v1/diagnostics/{log_id}",
         "/api/v1/reports/{log_id}",
+        "/api/v1/reports",
+        "/api/v1/reports.csv",
+        "/api/v1/vehicles",
+        "/api/v1/vehicles/{vehicle_id}",
+        "/api/v1/vehicles/{vehicle_id}/reports",
+        "/api/v1/fleet/summary",
     }
     ingest = schema["paths"]["/api/v1/diagnostics"]["post"]["responses"]
     assert {"200", "202", "400", "401", "403", "409", "413", "415", "429", "503"} <= set(ingest)
@@ -41,3 +47,21 @@ def test_405_406_and_503_are_described_with_their_codes(anon):
     assert "method_not_allowed" in ingest["405"]["description"]
     assert "not_acceptable" in ingest["406"]["description"]
     assert "service_unavailable" in ingest["503"]["description"]
+
+
+def test_every_list_describes_its_paging_and_filter_parameters_and_the_400(anon):
+    schema = yaml.safe_load(anon.get("/api/v1/schema/").content)
+    expected = {
+        "/api/v1/vehicles": {"limit", "cursor", "profile", "anomaly", "soh_lt", "soh_gte", "ordering"},
+        "/api/v1/vehicles/{vehicle_id}/reports": {"limit", "cursor", "since", "until", "anomaly"},
+        "/api/v1/reports": {"limit", "cursor", "since", "until", "anomaly", "vehicle_id", "soh_lt"},
+        "/api/v1/reports.csv": {"since", "until", "anomaly", "vehicle_id", "soh_lt"},
+        "/api/v1/fleet/summary": {"window"},
+    }
+    for path, parameters in expected.items():
+        operation = schema["paths"][path]["get"]
+        assert {p["name"] for p in operation["parameters"] if p["in"] == "query"} == parameters, path
+        assert "400" in operation["responses"], path
+    assert "text/csv" in schema["paths"]["/api/v1/reports.csv"]["get"]["responses"]["200"]["content"]
+    put = schema["paths"]["/api/v1/vehicles/{vehicle_id}"]["put"]["responses"]
+    assert {"200", "201", "400", "403", "409"} <= set(put)
