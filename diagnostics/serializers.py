@@ -16,8 +16,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from common.timestamps import format_timestamp
+from vehicles.identifiers import VEHICLE_ID_RE
 
-VEHICLE_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
 MAX_CELLS = 1024
 MAX_CYCLE_COUNT = 100_000
 CELL_KEYS = frozenset({"id", "voltage", "temperature"})
