@@ -1,6 +1,7 @@
 """HTTP interface of vehicles: device credentials (fleet users only; a device is refused with 403)."""
 
 import uuid
+from datetime import datetime
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
@@ -31,8 +32,8 @@ def _credential_id_or_404(value: str) -> uuid.UUID:
         raise NotFound("No such credential.") from None
 
 
-def _optional_time(value: object) -> str | None:
-    return format_timestamp(value) if value is not None else None  # type: ignore[arg-type]
+def _optional_time(value: datetime | None) -> str | None:
+    return format_timestamp(value) if value is not None else None
 
 
 class _StrictCharField(serializers.CharField):

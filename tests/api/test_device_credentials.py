@@ -107,6 +107,7 @@ def test_list_of_a_vehicle_without_credentials_is_empty(api_a, vehicle_a):
 def test_a_name_that_is_not_a_short_string_is_a_400(api_a, vehicle_a, assert_error):
     assert_error(api_a.post(CREDENTIALS, {"name": "x" * 101}), 400, "invalid", {"name"})
     assert_error(api_a.post(CREDENTIALS, {"name": 7}), 400, "invalid", {"name"})
+    assert_error(api_a.post(CREDENTIALS, {"name": "unit\u00007"}), 400, "invalid", {"name"})
     assert_error(api_a.post(CREDENTIALS, raw="[]"), 400, "invalid")
     assert_error(api_a.post(CREDENTIALS, raw="{"), 400, "parse_error")
     assert DeviceCredential.objects.count() == 0
