@@ -112,3 +112,25 @@ class DiagnosticLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.vehicle_id} @ {self.timestamp.isoformat()}"
+
+
+class DeviceCredential(models.Model):
+    """An ingest-only credential of one vehicle: `Authorization: Device <token>` may post that vehicle's
+    logs and nothing else (vehicles.authentication, vehicles.permissions).
+
+    Only the token's SHA-256 is stored (`token_hash`, 64 hex digits; see vehicles.tokens for why a fast
+    hash is enough). A revoked credential keeps its row, for the record, and is refused from the moment
+    `revoked_at` is set: authentication reads the row on every request. `last_used_at` is approximate:
+    it is written at most once per vehicles.authentication.LAST_USED_RESOLUTION.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    vehicle = models.ForeignKey(Vehicle, on_delete=models.CASCADE, related_name="device_credentials")
+    name = models.CharField(max_length=100, blank=True, default="")
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(db_default=Now())
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.vehicle_id}: {self.name or self.id}"

@@ -7,7 +7,7 @@ from django.db.models import DateTimeField, FloatField, QuerySet, Value
 from django.db.models.functions import Coalesce
 
 from common.timestamps import format_timestamp
-from vehicles.models import Vehicle
+from vehicles.models import DeviceCredential, Vehicle
 
 # Orderings never meet a NULL: a vehicle with no report sorts as SoH -1, one with no log as 1970.
 _NO_SOH = Value(-1.0, output_field=FloatField())
@@ -52,3 +52,15 @@ def vehicle_data(vehicle: Vehicle) -> dict[str, Any]:
         "log_count": vehicle.log_count,
         "latest": latest,
     }
+
+
+def device_credential_list(*, fleet_id: int, vehicle_id: str) -> list[dict[str, Any]] | None:
+    """The vehicle's credentials, oldest first, revoked ones included (never a token or its hash); None when
+    the vehicle is unknown or another fleet's (never disclosed)."""
+    if not Vehicle.objects.filter(vehicle_id=vehicle_id, fleet_id=fleet_id).exists():
+        return None
+    return list(
+        DeviceCredential.objects.filter(vehicle__vehicle_id=vehicle_id)
+        .order_by("created_at", "id")
+        .values("id", "name", "created_at", "last_used_at", "revoked_at")
+    )

@@ -20,12 +20,32 @@ def test_schema_is_served_without_auth_and_lists_every_endpoint(anon):
         "/api/v1/vehicles/{vehicle_id}",
         "/api/v1/vehicles/{vehicle_id}/reports",
         "/api/v1/fleet/summary",
+        "/api/v1/vehicles/{vehicle_id}/credentials",
+        "/api/v1/vehicles/{vehicle_id}/credentials/{credential_id}",
     }
     ingest = schema["paths"]["/api/v1/diagnostics"]["post"]["responses"]
     assert {"200", "202", "400", "401", "403", "409", "413", "415", "429", "503"} <= set(ingest)
     report = schema["paths"]["/api/v1/reports/{log_id}"]["get"]["responses"]
     assert {"200", "202", "401", "404"} <= set(report)
     assert schema["components"]["schemas"]["Error"]["required"] == ["error"]
+
+
+def test_the_device_scheme_is_offered_on_the_ingest_posts_only(anon):
+    schema = yaml.safe_load(anon.get("/api/v1/schema/").content)
+    device = schema["components"]["securitySchemes"]["deviceToken"]
+    assert (device["type"], device["in"], device["name"]) == ("apiKey", "header", "Authorization")
+    with_device = {
+        (path, method)
+        for path, operations in schema["paths"].items()
+        for method, operation in operations.items()
+        if {"deviceToken": []} in operation.get("security", [])
+    }
+    assert with_device == {("/api/v1/diagnostics", "post"), ("/api/v1/diagnostics/bulk", "post")}
+    credentials = schema["paths"]["/api/v1/vehicles/{vehicle_id}/credentials"]
+    assert {"201", "400", "401", "403", "404", "429"} <= set(credentials["post"]["responses"])
+    assert {"200", "401", "403", "404"} <= set(credentials["get"]["responses"])
+    revoke = schema["paths"]["/api/v1/vehicles/{vehicle_id}/credentials/{credential_id}"]["delete"]
+    assert {"204", "401", "403", "404"} <= set(revoke["responses"])
 
 
 def test_interactive_docs_page(anon):
