@@ -35,7 +35,8 @@ per vehicle, with rare wild readings (±5-20 %); ``bias`` is a calibration offse
 *recalibration* removes on its day (a step in the reported series that is not wear). Cycle count =
 ``floor(FEC)``.
 
-Cells: each cell keeps a manufacturing voltage offset (a few mV) and a thermal offset (< 1 °C); a *weak*
+Cells: each cell keeps a manufacturing voltage offset (a few mV) and a thermal offset (about 0.6 °C, plus a
+gradient of 0-4 °C along the pack from coolant inlet to outlet); a *weak*
 cell's voltage drifts down from its onset day at 5-20 mV per 30 days (nmc; lfp 3-12), a *hot* cell runs
 5-12 °C above the pack. Faults are injected so that they exist at least 40 days before day
 :data:`CELL_WINDOW_END_DAY`, the end of the window in which the scorecard ranks cells.
@@ -330,7 +331,9 @@ def vehicle_logs(truth: VehicleTruth, *, since_day: int = 0, until_day: int | No
     chem = CHEMISTRIES[truth.chemistry]
     traits = np.random.default_rng([truth.seed, truth.index, 3])
     offsets_mv = traits.normal(0.0, chem.offset_sd_mv, truth.cell_count)
-    thermal_offsets_c = traits.normal(0.0, 0.6, truth.cell_count)
+    # Each cell's own thermal offset plus a gradient along the pack (coolant inlet to outlet), 0-4 °C end to end.
+    gradient_c = traits.uniform(0.0, 4.0) * (np.arange(truth.cell_count) / max(truth.cell_count - 1, 1) - 0.5)
+    thermal_offsets_c = traits.normal(0.0, 0.6, truth.cell_count) + gradient_c
     end = truth.log_day.size if until_day is None else int(np.searchsorted(truth.log_day, until_day))
     begin = int(np.searchsorted(truth.log_day, since_day))
     for i in range(begin, end):

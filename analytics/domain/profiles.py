@@ -173,7 +173,9 @@ LFP = BatteryProfile(
             "suspect_temperature_floor_c": "same as nmc",
             "cell_warn_deviation_mv": "engineering choice: two thirds of nmc's 15 mV for the flatter curve",
             "cell_alert_deviation_mv": "engineering choice: 25 mV, close to the 30 mV lfp pack imbalance",
-            "cell_warn_drift_mv_per_30d": "engineering choice: scaled from nmc like the deviation",
+            "cell_warn_drift_mv_per_30d": "same as nmc: the noise of a 30-day slope comes from the 1 mV "
+            "resolution of the readings and the number of logs, not from the chemistry (3 mV per 30 days flagged "
+            "healthy cells on the simulator's tuning fleets)",
             "cell_alert_drift_mv_per_30d": "engineering choice: scaled from nmc like the deviation",
             "cell_warn_temperature_excess_c": "same as nmc (thermal behaviour does not depend on the cathode)",
             "cell_alert_temperature_excess_c": "same as nmc",
