@@ -120,6 +120,7 @@ JUMP_GAP_K = 4.0
 DRAWS = 1000
 MODEL_SD = 0.16
 _HUBER_C = 1.345
+_NEVER = 1e15
 _SIGMA_FLOOR = 0.02
 _MAD_TO_SIGMA = 1.4826
 _MEDIAN_SE = 1.2533
@@ -626,7 +627,8 @@ def _thin(days: FloatArray, limit: int) -> npt.NDArray[np.intp]:
 
 
 def _round2(value: float) -> float:
-    return round(value, 2) + 0.0
+    """A plain ``float`` rounded to 2 decimals (never ``-0.0``, never a NumPy scalar)."""
+    return round(float(value), 2) + 0.0
 
 
 def health_trend(
@@ -740,7 +742,8 @@ def health_trend(
     # Without cycles the calendar model still ages the pack: ``remaining`` is then in days, not cycles.
     in_days = method == "calendar_cycle" and rate <= 0
     noise = np.random.default_rng(1129).normal(0.0, MODEL_SD, DRAWS) if MODEL_SD > 0 else np.zeros(DRAWS)
-    remaining_draws = remaining_draws * np.exp(noise)
+    # A draw that never crosses is 'very late' (a finite stand-in keeps the quantiles free of inf - inf).
+    remaining_draws = np.where(np.isfinite(remaining_draws), remaining_draws * np.exp(noise), _NEVER)
     lower_q, upper_q = np.quantile(remaining_draws, [(1 - interval) / 2, (1 + interval) / 2])
 
     last_at = ordered[-1].timestamp.astimezone(UTC)
