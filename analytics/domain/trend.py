@@ -16,7 +16,8 @@ and ``i`` is a candidate when ``|s_i|`` is the largest within ``w`` logs and
 standard deviation of a difference of two medians of ``w`` Gaussian values), ``sigma = 1.4826 * MAD`` of the
 residuals, ``JUMP_MIN_PCT = 1.0`` % and ``JUMP_K = 5``. Medians make one wild reading unable to fake a jump.
 Since ``s_i`` is flat within half a window of a step, the candidate is then put on the log that splits
-its neighbourhood into two constant levels with the least sum of absolute deviations, and confirmed only
+its neighbourhood into two constant levels with the least sum of squared deviations (residuals clipped
+to their median +- 3 sigma, so that one wild reading cannot pull the split), and confirmed only
 if straight lines fitted to the ``JUMP_GAP_WINDOW = 60`` logs on each side (points beyond 4 sigma of
 their median left out) disagree at the step by more than ``max(JUMP_MIN_PCT, JUMP_GAP_K * SE)``
 (``JUMP_GAP_K = 4``, ``SE`` the standard error of that gap): a bend of the trend (a knee) is continuous,
@@ -350,7 +351,7 @@ def _fit_calendar_cycle(age: FloatArray, cycles: FloatArray, soh: FloatArray, ju
             sigma = _robust_sigma(residuals)
             limit = _HUBER_C * sigma
             weights = np.minimum(1.0, limit / np.maximum(np.abs(residuals), 1e-12))
-            converged = bool(np.max(np.abs(coef_new - coef)) < 1e-7)
+            converged = bool(np.max(np.abs(coef_new - coef)) < 1e-5)
             coef = coef_new
             if converged:
                 break
@@ -454,11 +455,24 @@ def _step_statistics(residuals: FloatArray) -> tuple[FloatArray, FloatArray]:
     core = np.arange(w, n - w + 1)
     stats[core] = medians[core] - medians[core - w]
     widths[core] = w
-    for i in [*range(JUMP_MIN_WINDOW, w), *range(n - w + 1, n - JUMP_MIN_WINDOW + 1)]:
-        width = min(i, n - i)
-        if JUMP_MIN_WINDOW <= width < w:
-            stats[i] = np.median(residuals[i : i + width]) - np.median(residuals[i - width : i])
-            widths[i] = width
+    # Near the ends the window shrinks to what is there (at least JUMP_MIN_WINDOW logs a side): one padded
+    # matrix per side, NaN beyond each window, so that all edge medians are two nanmedian calls.
+    edges = np.array(
+        [i for i in [*range(JUMP_MIN_WINDOW, w), *range(n - w + 1, n - JUMP_MIN_WINDOW + 1)] if i < n],
+        dtype=np.intp,
+    )
+    if edges.size:
+        edge_widths = np.minimum(edges, n - edges)
+        keep = (edge_widths >= JUMP_MIN_WINDOW) & (edge_widths < w)
+        edges, edge_widths = edges[keep], edge_widths[keep]
+        offsets = np.arange(w)
+        inside = offsets[None, :] < edge_widths[:, None]
+        after_index = np.clip(edges[:, None] + offsets[None, :], 0, n - 1)
+        before_index = np.clip(edges[:, None] - 1 - offsets[None, :], 0, n - 1)
+        after = np.where(inside, residuals[after_index], np.nan)
+        before = np.where(inside, residuals[before_index], np.nan)
+        stats[edges] = np.nanmedian(after, axis=1) - np.nanmedian(before, axis=1)
+        widths[edges] = edge_widths
     return stats, widths
 
 
@@ -478,20 +492,30 @@ def _jump_candidates(residuals: FloatArray, sigma: float) -> list[int]:
     return sorted(chosen)
 
 
-def _refine(residuals: FloatArray, i: int, lo: int, hi: int) -> int:
-    """The split ``j`` in ``[lo, hi)`` (near ``i``) with the least L1 cost of two constant levels (medians).
+def _refine(residuals: FloatArray, i: int, lo: int, hi: int, sigma: float) -> int:
+    """The split ``j`` near ``i`` (within ``[lo, hi)`` and one window) that best separates two constant levels.
 
     The windowed-median statistic is flat within half a window of a step; this puts the jump on its log.
+    Cost: the sum of squared deviations from each side's mean, on residuals clipped to their median
+    +- 3 sigma (so one wild reading cannot pull the split); computed for every split at once from cumulative sums.
     """
     lo = max(lo, i - JUMP_WINDOW)
     hi = min(hi, i + JUMP_WINDOW)
-    best, best_cost = i, math.inf
-    for j in range(lo + JUMP_MIN_WINDOW // 2, hi - JUMP_MIN_WINDOW // 2 + 1):
-        left, right = residuals[lo:j], residuals[j:hi]
-        cost = float(np.abs(left - np.median(left)).sum() + np.abs(right - np.median(right)).sum())
-        if cost < best_cost - 1e-12:
-            best, best_cost = j, cost
-    return best
+    half = JUMP_MIN_WINDOW // 2
+    if hi - lo < 2 * half:
+        return i
+    segment = residuals[lo:hi]
+    center = float(np.median(segment))
+    values = np.clip(segment, center - 3 * sigma, center + 3 * sigma)
+    total, total_sq, count = values.sum(), (values**2).sum(), values.size
+    cumsum, cumsum_sq = np.cumsum(values), np.cumsum(values**2)
+    splits = np.arange(half, count - half + 1)  # j - lo: the left side holds values[:split]
+    left_n = splits.astype(np.float64)
+    right_n = count - left_n
+    left_sum, left_sq = cumsum[splits - 1], cumsum_sq[splits - 1]
+    right_sum, right_sq = total - left_sum, total_sq - left_sq
+    cost = left_sq - left_sum**2 / left_n + right_sq - right_sum**2 / right_n
+    return lo + int(splits[int(np.argmin(cost))])
 
 
 def _line_at(days: FloatArray, values: FloatArray, sigma: float, at: float) -> tuple[float, float]:
@@ -548,7 +572,7 @@ def _jumps_find(days: FloatArray, age: FloatArray, cycles: FloatArray, soh: Floa
         for k, (i, residuals) in enumerate(tests):
             lo = positions[k - 1] if k > 0 else 0
             hi = positions[k + 1] if k + 1 < len(tests) else n
-            j = _refine(residuals, i, lo, hi)
+            j = _refine(residuals, i, lo, hi, sigma)
             if _gap_confirms(residuals, days, j, lo, hi, sigma) and (not kept or j - kept[-1] >= JUMP_MIN_WINDOW):
                 kept.append(j)
         if kept == jumps:
@@ -660,20 +684,17 @@ def health_trend(
     if n == 0:
         return HealthTrend(0, None, Fade(None, None), empty_forecast(_STATUS_INSUFFICIENT), (), ())
     origin = ordered[0].timestamp
-    days = np.array([(p.timestamp - origin).total_seconds() / _DAY_S for p in ordered])
+    days = (np.array([p.timestamp.timestamp() for p in ordered]) - origin.timestamp()) / _DAY_S
     cycles = np.array([float(p.cycle_count) for p in ordered])
     soh = np.array([p.soh for p in ordered], dtype=np.float64)
 
     def series(fitted: FloatArray | None) -> tuple[SeriesPoint, ...]:
+        chosen = _thin(days, SERIES_MAX_POINTS)
+        shown = [round(v, 2) + 0.0 for v in np.minimum(soh[chosen], 100.0).tolist()]
+        trend = [round(v, 2) + 0.0 for v in fitted[chosen].tolist()] if fitted is not None else [None] * chosen.size
         return tuple(
-            SeriesPoint(
-                log_id=ordered[i].log_id,
-                timestamp=ordered[i].timestamp,
-                cycle_count=ordered[i].cycle_count,
-                battery_soh=_round2(min(soh[i], 100.0)),
-                fitted=_round2(float(fitted[i])) if fitted is not None else None,
-            )
-            for i in (int(k) for k in _thin(days, SERIES_MAX_POINTS))
+            SeriesPoint(ordered[i].log_id, ordered[i].timestamp, ordered[i].cycle_count, shown[k], trend[k])
+            for k, i in enumerate(chosen.tolist())
         )
 
     if n < MIN_LOGS or days[-1] < MIN_SPAN_DAYS:
