@@ -115,6 +115,20 @@ def voltage_deviations_mv(snapshot: CellsSnapshot) -> tuple[float, ...]:
     return tuple(round(float(d), 3) + 0.0 for d in deviations)
 
 
+def _median(values: FloatArray, axis: int) -> FloatArray:
+    """``np.median`` when nothing is missing (fast), else ``np.nanmedian`` (all-NaN slices give NaN)."""
+    if not np.isnan(values).any():
+        result: FloatArray = np.median(values, axis=axis)
+        return result
+    present = ~np.all(np.isnan(values), axis=axis)
+    out_shape = values.shape[1 - axis]
+    out = np.full(out_shape, np.nan)
+    if present.any():
+        taken = values[:, present] if axis == 0 else values[present, :]
+        out[present] = np.nanmedian(taken, axis=axis)
+    return out
+
+
 def _matrix(rows: Sequence[tuple[float, ...]], width: int) -> FloatArray:
     matrix = np.full((len(rows), width), np.nan)
     for i, row in enumerate(rows):
@@ -133,11 +147,7 @@ def theil_sen_slopes(times: FloatArray, values: FloatArray) -> FloatArray:
     if i.size == 0:
         return np.full(values.shape[1], np.nan)
     slopes = (values[j] - values[i]) / dt[:, None]
-    all_nan = np.all(np.isnan(slopes), axis=0)
-    result: FloatArray = np.full(values.shape[1], np.nan)
-    if not np.all(all_nan):
-        result[~all_nan] = np.nanmedian(slopes[:, ~all_nan], axis=0)
-    return result
+    return _median(slopes, axis=0)
 
 
 def _binned(times: FloatArray, values: FloatArray, bins: int) -> tuple[FloatArray, FloatArray]:
@@ -149,13 +159,7 @@ def _binned(times: FloatArray, values: FloatArray, bins: int) -> tuple[FloatArra
     for b in np.unique(which):
         rows = which == b
         out_t.append(float(np.median(times[rows])))
-        block = values[rows]
-        # A cell absent from every log of the bin stays NaN (nanmedian would warn on an all-NaN column).
-        present = ~np.all(np.isnan(block), axis=0)
-        median = np.full(values.shape[1], np.nan)
-        if present.any():
-            median[present] = np.nanmedian(block[:, present], axis=0)
-        out_v.append(median)
+        out_v.append(_median(values[rows], axis=0))
     return np.asarray(out_t), np.vstack(out_v)
 
 
@@ -174,13 +178,11 @@ def cells_rank(logs: Sequence[CellsSnapshot], *, profile: BatteryProfile = DEFAU
     width = max(len(snapshot.voltages_v) for snapshot in ordered)
     voltages = _matrix([s.voltages_v for s in ordered], width)
     temperatures = _matrix([s.temperatures_c for s in ordered], width)
-    deviation = (voltages - np.nanmedian(voltages, axis=1, keepdims=True)) * 1000.0
-    excess = temperatures - np.nanmedian(temperatures, axis=1, keepdims=True)
+    deviation = (voltages - _median(voltages, axis=1)[:, None]) * 1000.0
+    excess = temperatures - _median(temperatures, axis=1)[:, None]
     present = ~np.all(np.isnan(deviation), axis=0)
-    median_deviation = np.full(width, np.nan)
-    median_excess = np.full(width, np.nan)
-    median_deviation[present] = np.nanmedian(deviation[:, present], axis=0)
-    median_excess[present] = np.nanmedian(excess[:, present], axis=0)
+    median_deviation = _median(deviation, axis=0)
+    median_excess = _median(excess, axis=0)
 
     origin = ordered[0].timestamp
     days = np.array([(s.timestamp - origin).total_seconds() / _DAY_S for s in ordered])
