@@ -14,24 +14,34 @@ SoH from the logs' capacities as the API computes it, cells from the logs' dicts
 from __future__ import annotations
 
 import argparse
+import statistics
 import sys
 import time
-from collections.abc import Iterator, Sequence
-from datetime import datetime
+from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime, timedelta
 
 import numpy as np
 
-from analytics.domain.cells import CellsSnapshot
-from analytics.domain.scorecard import Scorecard, VehicleCase, scorecard_summarize, scorecard_vehicle
-from analytics.domain.trend import SohPoint
+from analytics.domain.cells import CellsSnapshot, cells_rank
+from analytics.domain.scorecard import MethodSummary, Scorecard, VehicleCase, scorecard_summarize, scorecard_vehicle
+from analytics.domain.trend import METHODS, SohPoint, health_trend
 from simulator.truth import CELL_WINDOW_END_DAY, VehicleTruth, vehicle_logs, vehicle_truth
 
 CELL_WINDOW_DAYS = 30
 FORECAST_FROM_SOH = 90.0
+EARLY_FORECAST_FROM_SOH = 95.0
 
 
 def _parse_timestamp(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def _until_true_soh(truth: VehicleTruth, history: tuple[SohPoint, ...], soh: float) -> tuple[SohPoint, ...]:
+    """The points up to the day the true SoH first falls to ``soh`` (empty if it never does)."""
+    hits = np.flatnonzero(truth.soh_true <= soh)
+    if not hits.size:
+        return ()
+    return history[: int(np.searchsorted(truth.log_day, int(hits[0]), side="right"))]
 
 
 def vehicle_case(truth: VehicleTruth) -> VehicleCase:
@@ -48,10 +58,8 @@ def vehicle_case(truth: VehicleTruth) -> VehicleCase:
         )
         for i in range(truth.log_day.size)
     )
-    forecast_points: tuple[SohPoint, ...] = ()
-    if truth.day_90 is not None:
-        last = int(np.searchsorted(truth.log_day, truth.day_90, side="right"))
-        forecast_points = history[:last]
+    forecast_points = _until_true_soh(truth, history, FORECAST_FROM_SOH)
+    early_forecast_points = _until_true_soh(truth, history, EARLY_FORECAST_FROM_SOH)
     # A jump shows at the first log on or after its day.
     jumps_at = tuple(
         truth.log_at(min(int(np.searchsorted(truth.log_day, jump.day)), truth.log_day.size - 1)) for jump in truth.jumps
@@ -70,6 +78,7 @@ def vehicle_case(truth: VehicleTruth) -> VehicleCase:
         history=history,
         true_jumps_at=jumps_at,
         forecast_points=forecast_points,
+        early_forecast_points=early_forecast_points,
         true_crossing_cycle=truth.crossing_cycle,
         true_crossing_date=truth.crossing_date,
         cell_window=window,
@@ -99,6 +108,17 @@ def _target(value: float | None, low: float, high: float = float("inf")) -> str:
     return "meets target" if low <= value <= high else "MISSES target"
 
 
+def _method_line(summary: MethodSummary) -> str:
+    error = summary.median_abs_error_pct
+    return (
+        f"  {summary.method:<15} cases {summary.cases} (not ok {summary.not_ok}): "
+        f"median |error| {_fmt(error, 2)} % of true cycles ({_target(error, 0.0, 10.0)} <= 10), "
+        f"median signed {_fmt(summary.median_error_pct, 2)} %, p90 |error| {_fmt(summary.p90_abs_error_pct, 2)} %, "
+        f"median |date error| {_fmt(summary.median_abs_date_error_days, 0)} d, "
+        f"80 % interval coverage {_fmt(summary.coverage)} ({_target(summary.coverage, 0.7, 0.9)} 0.70-0.90)"
+    )
+
+
 def format_scorecard(title: str, card: Scorecard) -> str:
     """The printed block of one fleet's figures, with each target."""
     lines = [
@@ -117,15 +137,49 @@ def format_scorecard(title: str, card: Scorecard) -> str:
         f"{card.jump_free_vehicles} (target >= 0.95: {_target(card.jump_free_clean_share, 0.95)})",
         f"forecast of the 80 % crossing from logs until the true SoH first reaches {FORECAST_FROM_SOH:g} %:",
     ]
-    for summary in card.forecasts:
-        error = summary.median_abs_error_pct
-        lines.append(
-            f"  {summary.method:<15} cases {summary.cases} (not ok {summary.not_ok}): "
-            f"median |error| {_fmt(error, 2)} % of true cycles ({_target(error, 0.0, 10.0)} <= 10), "
-            f"median signed {_fmt(summary.median_error_pct, 2)} %, p90 |error| {_fmt(summary.p90_abs_error_pct, 2)} %, "
-            f"median |date error| {_fmt(summary.median_abs_date_error_days, 0)} d, "
-            f"80 % interval coverage {_fmt(summary.coverage)} ({_target(summary.coverage, 0.7, 0.9)} 0.70-0.90)"
+    lines += [_method_line(summary) for summary in card.forecasts]
+    lines.append(
+        f"for information, the same from logs until the true SoH first reaches {EARLY_FORECAST_FROM_SOH:g} % "
+        "(a longer extrapolation; no target):"
+    )
+    lines += [_method_line(summary) for summary in card.early_forecasts]
+    return "\n".join(lines)
+
+
+def _timed_ms(run: Callable[[], object], repeat: int) -> tuple[float, float]:
+    """(min, median) wall time of ``run`` over ``repeat`` calls, in ms."""
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        run()
+        times.append((time.perf_counter() - started) * 1000)
+    return min(times), statistics.median(times)
+
+
+def timing_report(*, repeat: int = 20) -> str:
+    """Wall time of ``health_trend`` on 5,000 points (a simulated vehicle with jumps) and of ``cells_rank`` on
+    30 days of hourly logs of a 120-cell pack."""
+    truth = next(
+        t for t in (vehicle_truth(seed=1, index=i) for i in range(300)) if t.log_day.size >= 5000 and len(t.jumps) >= 1
+    )
+    points = vehicle_case(truth).history[:5000]
+    lines = ["timing (this machine, shared, nice 10):"]
+    for method in METHODS:
+        low, mid = _timed_ms(lambda m=method: health_trend(points, now=points[-1].timestamp, method=m), repeat)
+        lines.append(f"  health_trend({len(points)} points, method={method}): min {low:.1f} ms, median {mid:.1f} ms")
+    rng = np.random.default_rng(0)
+    start = truth.start_at
+    offsets = rng.normal(0.0, 0.0025, 120)
+    snapshots = [
+        CellsSnapshot(
+            timestamp=start + timedelta(hours=h),
+            voltages_v=tuple(3.7 + offsets + rng.normal(0.0, 0.0015, 120)),
+            temperatures_c=tuple(30.0 + rng.normal(0.0, 0.5, 120)),
         )
+        for h in range(720)
+    ]
+    low, mid = _timed_ms(lambda: cells_rank(snapshots), repeat)
+    lines.append(f"  cells_rank(720 logs x 120 cells): min {low:.1f} ms, median {mid:.1f} ms")
     return "\n".join(lines)
 
 
@@ -141,6 +195,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--held-out-lfp-share", type=float, default=0.5, help="share of LFP packs in held-out fleets (0.5)"
     )
+    parser.add_argument("--no-timing", action="store_true", help="skip the timing of health_trend and cells_rank")
     args = parser.parse_args(argv)
     tuning = args.seed or [1, 2]
     held_out = args.held_out_seed or [7001, 7002]
@@ -159,6 +214,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(format_scorecard(title, card))
         print(f"  ({time.perf_counter() - started:.0f} s)")
         sys.stdout.flush()
+    if not args.no_timing:
+        print(timing_report())
     return 0
 
 

@@ -52,7 +52,8 @@ class VehicleCase:
     """One simulated vehicle: what the analytics see and what is true.
 
     ``history``: every SoH point; ``forecast_points``: the points up to the forecast point (empty if the
-    true SoH never falls to 90 %); ``true_crossing_cycle`` / ``true_crossing_date``: the true 80 % crossing
+    true SoH never falls to 90 %); ``early_forecast_points``: the same up to 95 % (a longer extrapolation,
+    reported for information); ``true_crossing_cycle`` / ``true_crossing_date``: the true 80 % crossing
     (None if beyond the simulated history); ``cell_window``: the logs of the cell-ranking window.
     """
 
@@ -61,6 +62,7 @@ class VehicleCase:
     history: tuple[SohPoint, ...]
     true_jumps_at: tuple[datetime, ...]
     forecast_points: tuple[SohPoint, ...]
+    early_forecast_points: tuple[SohPoint, ...]
     true_crossing_cycle: int | None
     true_crossing_date: date | None
     cell_window: tuple[CellsSnapshot, ...]
@@ -96,6 +98,7 @@ class VehicleScore:
     jumps_injected: int
     jumps_found: int
     forecasts: dict[str, ForecastScore] = field(default_factory=dict)
+    early_forecasts: dict[str, ForecastScore] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +133,7 @@ class Scorecard:
     jump_free_vehicles: int
     jump_free_clean_share: float | None
     forecasts: tuple[MethodSummary, ...]
+    early_forecasts: tuple[MethodSummary, ...] = ()
 
 
 def _matches(reported: Sequence[datetime], injected: Sequence[datetime]) -> tuple[int, int]:
@@ -145,10 +149,9 @@ def _matches(reported: Sequence[datetime], injected: Sequence[datetime]) -> tupl
     return matched, matched
 
 
-def _forecast_score(case: VehicleCase, method: Method) -> ForecastScore | None:
-    if not case.forecast_points or case.true_crossing_cycle is None or case.true_crossing_date is None:
+def _forecast_score(case: VehicleCase, points: Sequence[SohPoint], method: Method) -> ForecastScore | None:
+    if not points or case.true_crossing_cycle is None or case.true_crossing_date is None:
         return None
-    points = case.forecast_points
     forecast = health_trend(points, now=points[-1].timestamp, method=method).forecast
     if forecast.status != "ok" or forecast.cycle_count is None or forecast.date is None:
         return ForecastScore(forecast.status, None, False, None)
@@ -172,10 +175,14 @@ def scorecard_vehicle(case: VehicleCase, *, methods: Sequence[Method] = METHODS)
     reported = [jump.timestamp for jump in trend.jumps] if trend is not None else []
     matched, found = _matches(reported, case.true_jumps_at)
     forecasts: dict[str, ForecastScore] = {}
+    early_forecasts: dict[str, ForecastScore] = {}
     for method in methods:
-        score = _forecast_score(case, method)
+        score = _forecast_score(case, case.forecast_points, method)
         if score is not None:
             forecasts[method] = score
+        early = _forecast_score(case, case.early_forecast_points, method)
+        if early is not None:
+            early_forecasts[method] = early
     return VehicleScore(
         vehicle_id=case.vehicle_id,
         profile=case.profile,
@@ -190,6 +197,7 @@ def scorecard_vehicle(case: VehicleCase, *, methods: Sequence[Method] = METHODS)
         jumps_injected=len(case.true_jumps_at),
         jumps_found=found,
         forecasts=forecasts,
+        early_forecasts=early_forecasts,
     )
 
 
@@ -207,6 +215,22 @@ def _percentile(values: Sequence[float], q: float) -> float | None:
     return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
+def _method_summary(method: str, forecast_scores: Sequence[ForecastScore]) -> MethodSummary:
+    errors = [f.error * 100 for f in forecast_scores if f.error is not None]
+    dates = [abs(f.date_error_days) for f in forecast_scores if f.date_error_days is not None]
+    abs_errors = [abs(e) for e in errors]
+    return MethodSummary(
+        method=method,
+        cases=len(forecast_scores),
+        not_ok=sum(f.status != "ok" for f in forecast_scores),
+        median_abs_error_pct=statistics.median(abs_errors) if abs_errors else None,
+        median_error_pct=statistics.median(errors) if errors else None,
+        p90_abs_error_pct=_percentile(abs_errors, 0.9),
+        coverage=_ratio(sum(f.covered for f in forecast_scores), len(forecast_scores)),
+        median_abs_date_error_days=statistics.median(dates) if dates else None,
+    )
+
+
 def scorecard_summarize(scores: Iterable[VehicleScore]) -> Scorecard:
     """Add up vehicle scores into fleet figures (see the module docstring for each definition)."""
     items = list(scores)
@@ -214,24 +238,6 @@ def scorecard_summarize(scores: Iterable[VehicleScore]) -> Scorecard:
     for s in items:
         profiles[s.profile] = profiles.get(s.profile, 0) + 1
     jump_free = [s for s in items if s.jumps_injected == 0]
-    summaries = []
-    for method in METHODS:
-        forecast_scores = [s.forecasts[method] for s in items if method in s.forecasts]
-        errors = [f.error * 100 for f in forecast_scores if f.error is not None]
-        dates = [abs(f.date_error_days) for f in forecast_scores if f.date_error_days is not None]
-        abs_errors = [abs(e) for e in errors]
-        summaries.append(
-            MethodSummary(
-                method=method,
-                cases=len(forecast_scores),
-                not_ok=sum(f.status != "ok" for f in forecast_scores),
-                median_abs_error_pct=statistics.median(abs_errors) if abs_errors else None,
-                median_error_pct=statistics.median(errors) if errors else None,
-                p90_abs_error_pct=_percentile(abs_errors, 0.9),
-                coverage=_ratio(sum(f.covered for f in forecast_scores), len(forecast_scores)),
-                median_abs_date_error_days=statistics.median(dates) if dates else None,
-            )
-        )
     return Scorecard(
         vehicles=len(items),
         profiles=profiles,
@@ -246,5 +252,11 @@ def scorecard_summarize(scores: Iterable[VehicleScore]) -> Scorecard:
         jumps_injected=sum(s.jumps_injected for s in items),
         jump_free_vehicles=len(jump_free),
         jump_free_clean_share=_ratio(sum(s.jumps_reported == 0 for s in jump_free), len(jump_free)),
-        forecasts=tuple(summaries),
+        forecasts=tuple(
+            _method_summary(method, [s.forecasts[method] for s in items if method in s.forecasts]) for method in METHODS
+        ),
+        early_forecasts=tuple(
+            _method_summary(method, [s.early_forecasts[method] for s in items if method in s.early_forecasts])
+            for method in METHODS
+        ),
     )
