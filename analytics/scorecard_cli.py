@@ -108,14 +108,16 @@ def _target(value: float | None, low: float, high: float = float("inf")) -> str:
     return "meets target" if low <= value <= high else "MISSES target"
 
 
-def _method_line(summary: MethodSummary) -> str:
+def _method_line(summary: MethodSummary, *, targets: bool = True) -> str:
     error = summary.median_abs_error_pct
+    error_target = f" ({_target(error, 0.0, 10.0)} <= 10)" if targets else ""
+    coverage_target = f" ({_target(summary.coverage, 0.7, 0.9)} 0.70-0.90)" if targets else ""
     return (
         f"  {summary.method:<15} cases {summary.cases} (not ok {summary.not_ok}): "
-        f"median |error| {_fmt(error, 2)} % of true cycles ({_target(error, 0.0, 10.0)} <= 10), "
+        f"median |error| {_fmt(error, 2)} % of true cycles{error_target}, "
         f"median signed {_fmt(summary.median_error_pct, 2)} %, p90 |error| {_fmt(summary.p90_abs_error_pct, 2)} %, "
         f"median |date error| {_fmt(summary.median_abs_date_error_days, 0)} d, "
-        f"80 % interval coverage {_fmt(summary.coverage)} ({_target(summary.coverage, 0.7, 0.9)} 0.70-0.90)"
+        f"80 % interval coverage {_fmt(summary.coverage)}{coverage_target}"
     )
 
 
@@ -142,7 +144,7 @@ def format_scorecard(title: str, card: Scorecard) -> str:
         f"for information, the same from logs until the true SoH first reaches {EARLY_FORECAST_FROM_SOH:g} % "
         "(a longer extrapolation; no target):"
     )
-    lines += [_method_line(summary) for summary in card.early_forecasts]
+    lines += [_method_line(summary, targets=False) for summary in card.early_forecasts]
     return "\n".join(lines)
 
 

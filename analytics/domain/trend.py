@@ -97,6 +97,7 @@ __all__ = [
     "Forecast",
     "HealthTrend",
     "Jump",
+    "Method",
     "SeriesPoint",
     "SohPoint",
     "health_trend",
