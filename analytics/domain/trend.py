@@ -767,6 +767,8 @@ def health_trend(
     # A draw that never crosses is 'very late' (a finite stand-in keeps the quantiles free of inf - inf).
     remaining_draws = np.where(np.isfinite(remaining_draws), remaining_draws * np.exp(noise), _NEVER)
     lower_q, upper_q = np.quantile(remaining_draws, [(1 - interval) / 2, (1 + interval) / 2])
+    # The interval always holds the central estimate (a skewed set of draws could leave it just outside).
+    lower_q, upper_q = min(float(lower_q), float(remaining[0])), max(float(upper_q), float(remaining[0]))
 
     last_at = ordered[-1].timestamp.astimezone(UTC)
     horizon_at = now + timedelta(days=HORIZON_YEARS * _YEAR_DAYS)
