@@ -38,7 +38,8 @@ per vehicle, with rare wild readings (±5-20 %); ``bias`` is a calibration offse
 Cells: each cell keeps a manufacturing voltage offset (a few mV) and a thermal offset (about 0.6 °C, plus a
 gradient of 0-4 °C along the pack from coolant inlet to outlet); a *weak*
 cell's voltage drifts down from its onset day at 5-20 mV per 30 days (nmc; lfp 3-12), a *hot* cell runs
-5-12 °C above the pack. Faults are injected so that they exist at least 40 days before day
+5-12 °C above the pack; in 10 % of vehicles one cell's sensor reads at a rail (0 V, -40 °C or 125 °C) in
+1-3 logs of the cell window. Faults are injected so that they exist at least 40 days before day
 :data:`CELL_WINDOW_END_DAY`, the end of the window in which the scorecard ranks cells.
 
 Logs come out in the API's log shape (section 1 of the contract): ``vehicle_id``, ``timestamp``
@@ -61,6 +62,8 @@ __all__ = [
     "CELL_WINDOW_END_DAY",
     "CHEMISTRIES",
     "MAX_DAYS",
+    "SENSOR_FAULT_KINDS",
+    "SENSOR_FAULT_SHARE",
     "SIM_EPOCH",
     "ChemistryAgeing",
     "JumpTruth",
@@ -84,6 +87,9 @@ _END_SOH = 75.0
 _GAS_CONSTANT = 8.314
 _T_REF_K = 298.15
 _LOG_SKIP_PROBABILITY = 0.15
+#: Share of vehicles with a sensor fault in the cell window, and the kinds (0 V, -40 °C, 125 °C readings).
+SENSOR_FAULT_SHARE = 0.1
+SENSOR_FAULT_KINDS: tuple[str, ...] = ("voltage_open", "thermistor_open", "thermistor_short")
 _WILD_READING_PROBABILITY = 0.002
 
 
@@ -151,7 +157,9 @@ class VehicleTruth:
     ``log_cycle_count``, ``log_soh_bms`` (% reported, after bias, noise and wild readings).
     ``crossing_day`` / ``crossing_cycle`` / ``crossing_date``: first day the true SoH is below 80 %
     (None if not within the history); ``day_90``: first day it is at or below 90 % (None if never).
-    ``weak_cells``: ``{cell id: (onset day, drift mV/30 d)}``; ``hot_cells``: ``{cell id: excess °C}``.
+    ``weak_cells``: ``{cell id: (onset day, drift mV/30 d)}``; ``hot_cells``: ``{cell id: excess °C}``;
+    ``sensor_faults``: ``{log index: (cell id, kind)}`` with kind ``voltage_open`` (reads 0 V),
+    ``thermistor_open`` (-40 °C) or ``thermistor_short`` (125 °C).
     """
 
     vehicle_id: str
@@ -180,6 +188,7 @@ class VehicleTruth:
     day_90: int | None
     weak_cells: dict[int, tuple[int, float]]
     hot_cells: dict[int, float]
+    sensor_faults: dict[int, tuple[int, str]]
 
     def log_at(self, i: int) -> datetime:
         """Timestamp of log ``i`` (aware, UTC)."""
@@ -279,6 +288,18 @@ def vehicle_truth(*, seed: int, index: int, lfp_share: float = 0.3, prefix: str 
     if cell_rng.random() < 0.15:
         cell = int(cell_rng.integers(0, cell_count))
         hot[cell] = float(cell_rng.uniform(5.0, 12.0))
+    # Sensor faults (their own generator, so the draws above do not move): in the cell window, 1-3 logs in
+    # which one cell's sense wire or thermistor reads at a rail.
+    fault_rng = np.random.default_rng([seed, index, 4])
+    faults: dict[int, tuple[int, str]] = {}
+    in_window = np.flatnonzero((log_day >= CELL_WINDOW_END_DAY - 30) & (log_day < CELL_WINDOW_END_DAY))
+    if fault_rng.random() < SENSOR_FAULT_SHARE and in_window.size:
+        cell = int(fault_rng.integers(0, cell_count))
+        kind = str(fault_rng.choice(SENSOR_FAULT_KINDS))
+        for log_index in fault_rng.choice(
+            in_window, size=min(int(fault_rng.integers(1, 4)), in_window.size), replace=False
+        ):
+            faults[int(log_index)] = (cell, kind)
 
     return VehicleTruth(
         vehicle_id=f"{prefix}-{seed}-{index:05d}",
@@ -307,6 +328,7 @@ def vehicle_truth(*, seed: int, index: int, lfp_share: float = 0.3, prefix: str 
         day_90=int(day_90_hits[0]) if day_90_hits.size else None,
         weak_cells=weak,
         hot_cells=hot,
+        sensor_faults=faults,
     )
 
 
@@ -349,6 +371,12 @@ def vehicle_logs(truth: VehicleTruth, *, since_day: int = 0, until_day: int | No
             temperatures[cell] += excess
         voltages = np.clip(np.round(pack_v + voltages_mv / 1000.0, 3), 0.0, 5.0)
         temperatures = np.clip(np.round(temperatures, 2), -40.0, 125.0)
+        if i in truth.sensor_faults:
+            cell, kind = truth.sensor_faults[i]
+            if kind == "voltage_open":
+                voltages[cell] = 0.0
+            else:
+                temperatures[cell] = -40.0 if kind == "thermistor_open" else 125.0
         nominal = truth.nominal_capacity_kwh
         yield {
             "vehicle_id": truth.vehicle_id,
