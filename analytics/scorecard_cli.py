@@ -67,11 +67,13 @@ def vehicle_case(truth: VehicleTruth) -> VehicleCase:
     )
     window: tuple[CellsSnapshot, ...] = ()
     if int(truth.log_day[-1]) >= CELL_WINDOW_END_DAY - 1:
+        since = CELL_WINDOW_END_DAY - CELL_WINDOW_DAYS
+        first = int(np.searchsorted(truth.log_day, since))
         window = tuple(
-            CellsSnapshot.from_log(log, timestamp=_parse_timestamp(log["timestamp"]))
-            for log in vehicle_logs(
-                truth, since_day=CELL_WINDOW_END_DAY - CELL_WINDOW_DAYS, until_day=CELL_WINDOW_END_DAY
+            CellsSnapshot.from_log(
+                log, timestamp=_parse_timestamp(log["timestamp"]), log_id=f"{truth.vehicle_id}/{first + k}"
             )
+            for k, log in enumerate(vehicle_logs(truth, since_day=since, until_day=CELL_WINDOW_END_DAY))
         )
     return VehicleCase(
         vehicle_id=truth.vehicle_id,
@@ -85,6 +87,9 @@ def vehicle_case(truth: VehicleTruth) -> VehicleCase:
         cell_window=window,
         weak_cells=frozenset(truth.weak_cells) if window else frozenset(),
         hot_cells=frozenset(truth.hot_cells) if window else frozenset(),
+        sensor_fault_log_ids=frozenset(f"{truth.vehicle_id}/{i}" for i in truth.sensor_faults)
+        if window
+        else frozenset(),
     )
 
 
@@ -136,6 +141,8 @@ def format_scorecard(title: str, card: Scorecard) -> str:
         f"jumps:      precision {_fmt(card.jump_precision)} recall {_fmt(card.jump_recall)} "
         f"(injected {card.jumps_injected}; target >= 0.9: {_target(card.jump_precision, 0.9)}, "
         f"{_target(card.jump_recall, 0.9)})",
+        f"suspect_sensor flag (logs of the cell window): precision {_fmt(card.suspect_precision)} "
+        f"recall {_fmt(card.suspect_recall)} (faulty logs {card.suspect_injected}; no target)",
         f"jump-free vehicles with no jump reported: {_fmt(card.jump_free_clean_share)} of "
         f"{card.jump_free_vehicles} (target >= 0.95: {_target(card.jump_free_clean_share, 0.95)})",
         f"forecast of the 80 % crossing from logs until the true SoH first reaches {FORECAST_FROM_SOH:g} %:",

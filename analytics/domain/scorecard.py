@@ -13,6 +13,9 @@ Definitions:
   :data:`JUMP_MATCH_DAYS` days (each injected jump matches at most one report). Precision = matched
   reports / reports; recall = matched injected / injected; plus the share of jump-free vehicles with no
   jump reported.
+* **suspect sensors**: over the logs of the cell window, a log is reported when ``data_quality_flags``
+  has ``suspect_sensor``; precision and recall against the logs with an injected sensor fault (a weak or
+  hot cell flagged as a sensor fault counts against precision).
 * **forecast**: from the logs up to the day the true SoH first falls to 90 % (the "forecast point"),
   the forecast of the 80 % crossing is compared with the true crossing cycle count: error
   ``(estimate - true) / true``; the median of its absolute value (%), and the coverage = the share of
@@ -30,6 +33,7 @@ from datetime import date, datetime, timedelta
 
 from .cells import CellsSnapshot, cells_rank
 from .profiles import profile_get
+from .quality import SUSPECT_SENSOR, data_quality_flags
 from .trend import METHODS, Method, SohPoint, health_trend
 
 __all__ = [
@@ -54,7 +58,8 @@ class VehicleCase:
     ``history``: every SoH point; ``forecast_points``: the points up to the forecast point (empty if the
     true SoH never falls to 90 %); ``early_forecast_points``: the same up to 95 % (a longer extrapolation,
     reported for information); ``true_crossing_cycle`` / ``true_crossing_date``: the true 80 % crossing
-    (None if beyond the simulated history); ``cell_window``: the logs of the cell-ranking window.
+    (None if beyond the simulated history); ``cell_window``: the logs of the cell-ranking window;
+    ``sensor_fault_log_ids``: the ``log_id`` of the window's logs with an injected sensor fault.
     """
 
     vehicle_id: str
@@ -68,6 +73,7 @@ class VehicleCase:
     cell_window: tuple[CellsSnapshot, ...]
     weak_cells: frozenset[int]
     hot_cells: frozenset[int]
+    sensor_fault_log_ids: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +103,9 @@ class VehicleScore:
     jumps_matched_reports: int
     jumps_injected: int
     jumps_found: int
+    suspect_reported: int = 0
+    suspect_true_reported: int = 0
+    suspect_injected: int = 0
     forecasts: dict[str, ForecastScore] = field(default_factory=dict)
     early_forecasts: dict[str, ForecastScore] = field(default_factory=dict)
 
@@ -132,6 +141,9 @@ class Scorecard:
     jumps_injected: int
     jump_free_vehicles: int
     jump_free_clean_share: float | None
+    suspect_precision: float | None
+    suspect_recall: float | None
+    suspect_injected: int
     forecasts: tuple[MethodSummary, ...]
     early_forecasts: tuple[MethodSummary, ...] = ()
 
@@ -170,6 +182,20 @@ def scorecard_vehicle(case: VehicleCase, *, methods: Sequence[Method] = METHODS)
     """Score one vehicle: cell ranking on its window, jumps on its full history, forecasts per method."""
     ranks = cells_rank(case.cell_window, profile=profile_get(case.profile)) if case.cell_window else []
     weak = {r.id for r in ranks if _WEAK_REASONS.intersection(r.reasons)}
+    suspect = {
+        snapshot.log_id
+        for snapshot in case.cell_window
+        if SUSPECT_SENSOR
+        in data_quality_flags(
+            timestamp=snapshot.timestamp,
+            received_at=None,
+            voltages=snapshot.voltages_v,
+            temperatures=snapshot.temperatures_c,
+            nominal_capacity_kwh=1.0,
+            current_capacity_kwh=1.0,
+            profile=profile_get(case.profile),
+        )
+    }
     hot = {r.id for r in ranks if "hot" in r.reasons}
     trend = health_trend(case.history, now=case.history[-1].timestamp) if case.history else None
     reported = [jump.timestamp for jump in trend.jumps] if trend is not None else []
@@ -196,6 +222,9 @@ def scorecard_vehicle(case: VehicleCase, *, methods: Sequence[Method] = METHODS)
         jumps_matched_reports=matched,
         jumps_injected=len(case.true_jumps_at),
         jumps_found=found,
+        suspect_reported=len(suspect),
+        suspect_true_reported=len(suspect & case.sensor_fault_log_ids),
+        suspect_injected=len(case.sensor_fault_log_ids),
         forecasts=forecasts,
         early_forecasts=early_forecasts,
     )
@@ -252,6 +281,9 @@ def scorecard_summarize(scores: Iterable[VehicleScore]) -> Scorecard:
         jumps_injected=sum(s.jumps_injected for s in items),
         jump_free_vehicles=len(jump_free),
         jump_free_clean_share=_ratio(sum(s.jumps_reported == 0 for s in jump_free), len(jump_free)),
+        suspect_precision=_ratio(sum(s.suspect_true_reported for s in items), sum(s.suspect_reported for s in items)),
+        suspect_recall=_ratio(sum(s.suspect_true_reported for s in items), sum(s.suspect_injected for s in items)),
+        suspect_injected=sum(s.suspect_injected for s in items),
         forecasts=tuple(
             _method_summary(method, [s.forecasts[method] for s in items if method in s.forecasts]) for method in METHODS
         ),

@@ -184,3 +184,19 @@ def test_scorecard_summary_figures() -> None:
 def test_sim_epoch_keeps_logs_in_the_past() -> None:
     truth = vehicle_truth(seed=1, index=0)
     assert truth.log_at(truth.log_day.size - 1) < datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def test_sensor_faults_read_at_a_rail_and_are_flagged() -> None:
+    truth = first_with(lambda t: bool(t.sensor_faults), seed=1)
+    case = vehicle_case(truth)
+    faulty = {
+        snapshot.log_id: snapshot for snapshot in case.cell_window if snapshot.log_id in case.sensor_fault_log_ids
+    }
+    assert len(faulty) == len(truth.sensor_faults) >= 1
+    for log_index, (cell, kind) in truth.sensor_faults.items():
+        snapshot = faulty[f"{truth.vehicle_id}/{log_index}"]
+        rail = {"voltage_open": 0.0, "thermistor_open": -40.0, "thermistor_short": 125.0}[kind]
+        reading = snapshot.voltages_v[cell] if kind == "voltage_open" else snapshot.temperatures_c[cell]
+        assert reading == rail
+    score = scorecard_vehicle(case)
+    assert (score.suspect_reported, score.suspect_true_reported) == (len(faulty), len(faulty))
