@@ -11,8 +11,9 @@ The ageing model (per vehicle, on a daily grid; SoH in % of nominal capacity)::
 
 * calendar fade grows with the square root of Arrhenius-weighted time (the sqrt(t) calendar law and its
   Arrhenius temperature factor, as in Naumann et al., "Analysis and modeling of calendar aging of a
-  commercial LiFePO4/graphite cell", J. Energy Storage 2018, and Schmalstieg et al., "A holistic aging
-  model for Li(NiMnCo)O2 based 18650 lithium-ion batteries", J. Power Sources 2014)::
+  commercial LiFePO4/graphite cell", J. Energy Storage 2018; Schmalstieg et al., "A holistic aging
+  model for Li(NiMnCo)O2 based 18650 lithium-ion batteries", J. Power Sources 2014, fit t^0.75 with an
+  Arrhenius factor for NMC — the simulator keeps 0.5 for both chemistries)::
 
       Q_cal(d) = k_cal * sqrt(tau(d)),   tau(d) = sum_{days ≤ d} exp(Ea/R * (1/T_ref - 1/T_pack(day)))
 

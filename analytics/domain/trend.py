@@ -33,8 +33,9 @@ cycle count, ``A`` the pack's age in days:
 
       SoH = q - alpha * sqrt(A) - beta * N,   alpha, beta ≥ 0
 
-  the square-root-of-time calendar law plus a linear cycle term (as in Naumann et al. 2018/2020 for
-  LFP and Schmalstieg et al. 2014 for NMC). Linear in its parameters: fitted by iteratively reweighted least
+  the square-root-of-time calendar law plus a cycle term (the form of the semi-empirical models of
+  Naumann et al. 2018/2020 for LFP; Schmalstieg et al. 2014 fit t^0.75 and sqrt(throughput) for NMC, a
+  close relative). Linear in its parameters: fitted by iteratively reweighted least
   squares with Huber weights (``c = 1.345 sigma``); a negative ``alpha`` or ``beta`` is fixed at 0 and the fit redone.
   ``A`` is days since the first log plus ``N_first / r_first`` (the cycles already done, at the early
   cycles per day), i.e. the first log is taken as the pack's start when its cycle count is 0.
