@@ -123,7 +123,8 @@ def _method_line(summary: MethodSummary, *, targets: bool = True) -> str:
         f"median |error| {_fmt(error, 2)} % of true cycles{error_target}, "
         f"median signed {_fmt(summary.median_error_pct, 2)} %, p90 |error| {_fmt(summary.p90_abs_error_pct, 2)} %, "
         f"median |date error| {_fmt(summary.median_abs_date_error_days, 0)} d, "
-        f"80 % interval coverage {_fmt(summary.coverage)}{coverage_target}"
+        f"80 % interval coverage {_fmt(summary.coverage)}{coverage_target}, "
+        f"p80 |log(estimated / true remaining cycles)| {_fmt(summary.p80_abs_log_remaining_error)}"
     )
 
 

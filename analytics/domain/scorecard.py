@@ -26,6 +26,7 @@ Definitions:
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -79,12 +80,15 @@ class VehicleCase:
 @dataclass(frozen=True, slots=True)
 class ForecastScore:
     """One forecast against the truth: ``status``; ``error`` ``(estimate - true)/true`` (None unless ok);
-    ``covered``; ``date_error_days`` (estimate - true date, days; None unless ok)."""
+    ``covered``; ``date_error_days`` (estimate - true date, days; None unless ok);
+    ``log_remaining_error``: ``log((estimate - N_last) / (true - N_last))``, the error of the remaining
+    cycles on a log scale (None unless ok and both positive) — what ``trend.MODEL_SD`` was calibrated on."""
 
     status: str
     error: float | None
     covered: bool
     date_error_days: int | None
+    log_remaining_error: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +126,7 @@ class MethodSummary:
     p90_abs_error_pct: float | None
     coverage: float | None
     median_abs_date_error_days: float | None
+    p80_abs_log_remaining_error: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,11 +175,14 @@ def _forecast_score(case: VehicleCase, points: Sequence[SohPoint], method: Metho
     true_cycles = case.true_crossing_cycle
     cycles = forecast.cycle_count
     covered = cycles.low <= true_cycles and (cycles.high is None or true_cycles <= cycles.high)
+    last = points[-1].cycle_count
+    remaining, true_remaining = cycles.estimate - last, true_cycles - last
     return ForecastScore(
         status=forecast.status,
         error=(cycles.estimate - true_cycles) / true_cycles,
         covered=covered,
         date_error_days=(forecast.date.estimate - case.true_crossing_date).days,
+        log_remaining_error=math.log(remaining / true_remaining) if remaining > 0 and true_remaining > 0 else None,
     )
 
 
@@ -257,6 +265,9 @@ def _method_summary(method: str, forecast_scores: Sequence[ForecastScore]) -> Me
         p90_abs_error_pct=_percentile(abs_errors, 0.9),
         coverage=_ratio(sum(f.covered for f in forecast_scores), len(forecast_scores)),
         median_abs_date_error_days=statistics.median(dates) if dates else None,
+        p80_abs_log_remaining_error=_percentile(
+            [abs(f.log_remaining_error) for f in forecast_scores if f.log_remaining_error is not None], 0.8
+        ),
     )
 
 
