@@ -218,6 +218,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "ENUM_NAME_OVERRIDES": {"BatteryProfileEnum": "vehicles.models.BatteryProfile"},
 }
 # Rate limits (count/period, period one of s, min, hour), counted in the shared cache.
 # The defaults let the largest fleet we plan for through unthrottled: 10,000 vehicles posting every 30 s are

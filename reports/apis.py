@@ -85,6 +85,9 @@ class BatteryReportDetailApi(APIView):
                     "diagnostics": row["report__diagnostics"],
                     "status": "completed",
                     "generated_at": format_timestamp(row["report__generated_at"]),
+                    "profile": row["report__profile"],
+                    "rules_version": row["report__rules_version"],
+                    "data_quality": row["report__data_quality"],
                 }
             )
         if row["status"] == ProcessingStatus.FAILED:

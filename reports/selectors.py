@@ -20,7 +20,8 @@ from vehicles.selectors import vehicle_data
 # rendered), unparsed: the database's JSON is the answer's.
 _REPORT_SQL = (
     "SELECT l.id, v.vehicle_id, l.timestamp, l.cycle_count, l.status, l.error, r.battery_soh, "
-    "r.anomalies::text, r.anomaly_details::text, r.diagnostics::text, r.generated_at "
+    "r.anomalies::text, r.anomaly_details::text, r.diagnostics::text, r.generated_at, r.profile, r.rules_version, "
+    "r.data_quality::text "
     f"FROM {DiagnosticLog._meta.db_table} AS l "
     f"JOIN {Vehicle._meta.db_table} AS v ON v.id = l.vehicle_id "
     f"LEFT JOIN {BatteryReport._meta.db_table} AS r ON r.log_id = l.id "
@@ -38,8 +39,11 @@ _REPORT_KEYS = (
     "report__anomaly_details",
     "report__diagnostics",
     "report__generated_at",
+    "report__profile",
+    "report__rules_version",
+    "report__data_quality",
 )
-_JSON_KEYS = ("report__anomalies", "report__anomaly_details", "report__diagnostics")
+_JSON_KEYS = ("report__anomalies", "report__anomaly_details", "report__diagnostics", "report__data_quality")
 
 
 def report_get(*, log_id: uuid.UUID, fleet_id: int) -> dict[str, Any] | None:
@@ -79,6 +83,9 @@ _LIST_FIELDS = (
     "anomaly_details",
     "diagnostics",
     "generated_at",
+    "profile",
+    "rules_version",
+    "data_quality",
 )
 
 
@@ -100,6 +107,9 @@ def report_data(row: dict[str, Any]) -> dict[str, Any]:
         "diagnostics": row["diagnostics"],
         "status": "completed",
         "generated_at": format_timestamp(row["generated_at"]),
+        "profile": row["profile"],
+        "rules_version": row["rules_version"],
+        "data_quality": row["data_quality"],
     }
 
 

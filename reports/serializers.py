@@ -3,6 +3,7 @@
 from drf_spectacular.utils import PolymorphicProxySerializer, inline_serializer
 from rest_framework import serializers
 
+from vehicles.models import BatteryProfile
 from vehicles.serializers import VehicleSerializer
 
 
@@ -36,6 +37,20 @@ class BatteryReportOutputSerializer(serializers.Serializer):
     diagnostics = DiagnosticsSerializer()
     status = serializers.ChoiceField(choices=["completed"])
     generated_at = serializers.DateTimeField()
+    profile = serializers.ChoiceField(
+        choices=BatteryProfile.choices, help_text="The battery profile whose thresholds applied."
+    )
+    rules_version = serializers.CharField(help_text="The version of the rules that computed it.")
+    data_quality = inline_serializer(
+        "DataQuality",
+        {
+            "flags": serializers.ListField(
+                child=serializers.ChoiceField(
+                    choices=["late_upload", "capacity_above_nominal", "cell_out_of_profile_range", "suspect_sensor"]
+                )
+            )
+        },
+    )
 
 
 class BatteryReportFailedSerializer(serializers.Serializer):

@@ -244,10 +244,10 @@ def test_concurrent_topped_up_batches_compute_each_log_once(pending_logs, monkey
 
     real_evaluate = services.evaluate
 
-    def counting_evaluate(snapshot):  # type: ignore[no-untyped-def]
+    def counting_evaluate(snapshot, *args):  # type: ignore[no-untyped-def]
         with lock:
             computed.append(snapshot)
-        return real_evaluate(snapshot)
+        return real_evaluate(snapshot, *args)
 
     monkeypatch.setattr(services, "evaluate", counting_evaluate)
     errors = _batches_at_once([ids[start : start + 6] for start in range(0, 60, 6)], fill_to=20)
