@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "common",
     "fleets",
     "vehicles",
+    "analytics",
     "reports",
     "diagnostics",
     "simulator",
