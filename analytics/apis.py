@@ -61,7 +61,9 @@ class VehicleCellsApi(APIView):
         operation_id="vehicles_cells",
         parameters=[
             OpenApiParameter(
-                "window_days", int, description="1-365 (default 30): the days up to the vehicle's newest log."
+                "window_days",
+                {"type": "integer", "minimum": 1, "maximum": WINDOW_DAYS_MAX},
+                description="1-365 (default 30): the days up to the vehicle's newest log.",
             )
         ],
         responses={

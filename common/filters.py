@@ -63,6 +63,9 @@ class TimeWindowFilterSet(django_filters.FilterSet):
 
 def filtered(filterset: django_filters.FilterSet) -> tuple[QuerySet[Any], dict[str, Any]]:
     """The filtered queryset and the cleaned parameters; ValidationError (400) naming every bad parameter."""
+    empty = [name for name in filterset.filters if filterset.data.get(name, None) == ""]
+    if empty:  # ?ordering= is not "no ordering": a parameter given is a value to validate
+        raise ValidationError({name: ["Must not be empty."] for name in empty})
     if not filterset.is_valid():
         raise ValidationError({name: list(messages) for name, messages in filterset.errors.items()})
     cleaned = filterset.form.cleaned_data

@@ -77,12 +77,14 @@ PROCESSING_RESPONSE = inline_serializer(
 
 # Every list (common.pagination): `limit` and the opaque `cursor` of the previous answer's `next`.
 LIST_PARAMETERS = [
-    OpenApiParameter("limit", int, description="Items per page, 1-500 (default 50)."),
+    OpenApiParameter(
+        "limit", {"type": "integer", "minimum": 1, "maximum": 500}, description="Items per page, 1-500 (default 50)."
+    ),
     OpenApiParameter("cursor", str, description="The opaque cursor from a previous answer's `next`."),
 ]
 TIME_WINDOW_PARAMETERS = [
-    OpenApiParameter("since", str, description="ISO 8601 with an offset; inclusive."),
-    OpenApiParameter("until", str, description="ISO 8601 with an offset; exclusive."),
+    OpenApiParameter("since", {"type": "string", "format": "date-time"}, description="With an offset; inclusive."),
+    OpenApiParameter("until", {"type": "string", "format": "date-time"}, description="With an offset; exclusive."),
 ]
 
 

@@ -337,6 +337,8 @@ def test_the_list_filters(client_a, fleet_of_five, query, expected):
         ("soh_lt=abc", "soh_lt"),
         ("soh_gte=NaN", "soh_gte"),
         ("soh_lt=Infinity", "soh_lt"),
+        ("ordering=", "ordering"),
+        ("anomaly=", "anomaly"),
         ("cursor=garbage", "cursor"),
         ("cursor=", "cursor"),
     ],
