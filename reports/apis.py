@@ -27,7 +27,6 @@ from common.openapi import (
 )
 from common.pagination import KeysetCursorPagination
 from common.renderers import ORJSONRenderer
-from common.timestamps import format_timestamp
 from common.uuids import uuid_or_404
 from fleets.permissions import IsFleetMember
 from reports.exports import CSV_HEADER, reports_csv_chunks
@@ -71,25 +70,9 @@ class BatteryReportDetailApi(APIView):
         row = report_get(log_id=uuid_or_404(log_id), fleet_id=request.user.fleet_id)
         if row is None:
             raise NotFound("No such log.")
-        log_id_text = str(row["id"])
-        if row["report__generated_at"] is not None:
-            return Response(
-                {
-                    "log_id": log_id_text,
-                    "vehicle_id": row["vehicle__vehicle_id"],
-                    "timestamp": format_timestamp(row["timestamp"]),
-                    "battery_soh": row["report__battery_soh"],
-                    "cycle_count": row["cycle_count"],
-                    "anomalies": row["report__anomalies"],
-                    "anomaly_details": row["report__anomaly_details"],
-                    "diagnostics": row["report__diagnostics"],
-                    "status": "completed",
-                    "generated_at": format_timestamp(row["report__generated_at"]),
-                    "profile": row["report__profile"],
-                    "rules_version": row["report__rules_version"],
-                    "data_quality": row["report__data_quality"],
-                }
-            )
+        log_id_text = str(row["log_id"])
+        if row["generated_at"] is not None:
+            return Response(report_data(row))
         if row["status"] == ProcessingStatus.FAILED:
             return Response({"log_id": log_id_text, "status": "failed", "error": row["error"]})
         return Response(

@@ -27,27 +27,29 @@ _REPORT_SQL = (
     f"LEFT JOIN {BatteryReport._meta.db_table} AS r ON r.log_id = l.id "
     "WHERE l.id = %s AND v.fleet_id = %s"
 )
+# The row as report_data reads it (the keys of the list rows) plus the log's status and error.
 _REPORT_KEYS = (
-    "id",
-    "vehicle__vehicle_id",
-    "timestamp",
-    "cycle_count",
+    "log_id",
+    "log__vehicle__vehicle_id",
+    "log__timestamp",
+    "log__cycle_count",
     "status",
     "error",
-    "report__battery_soh",
-    "report__anomalies",
-    "report__anomaly_details",
-    "report__diagnostics",
-    "report__generated_at",
-    "report__profile",
-    "report__rules_version",
-    "report__data_quality",
+    "battery_soh",
+    "anomalies",
+    "anomaly_details",
+    "diagnostics",
+    "generated_at",
+    "profile",
+    "rules_version",
+    "data_quality",
 )
-_JSON_KEYS = ("report__anomalies", "report__anomaly_details", "report__diagnostics", "report__data_quality")
+_JSON_KEYS = ("anomalies", "anomaly_details", "diagnostics", "data_quality")
 
 
 def report_get(*, log_id: uuid.UUID, fleet_id: int) -> dict[str, Any] | None:
-    """The log's report state in one query, or None when the log is unknown or another fleet's.
+    """The log's report state in one query, or None when the log is unknown or another fleet's: a row for
+    `report_data` (its `generated_at` None while there is no report), with the log's `status` and `error`.
 
     The report's JSON fields are `RawJSON` (JSON text rendered as is), None without a report.
     """
