@@ -5,9 +5,11 @@ import logging
 import secrets
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.db import DatabaseError, connection, transaction
 
+from alerts.services import EvaluatedReport, alerts_evaluate
 from reports.health import BatterySnapshot, evaluate
 from reports.models import BatteryReport
 from vehicles.models import DiagnosticLog, ProcessingStatus
@@ -143,17 +145,18 @@ def _compute(*, ids: list[str], claimed: list[tuple[uuid.UUID, int]], key: int, 
     to_compute = [str(log_id) for log_id, attempts in claimed if attempts <= max_attempts]
     reports: list[tuple[str, float, str, str, str]] = []
     summaries: list[CompletedReport] = []
+    evaluated: list[EvaluatedReport] = []
     with transaction.atomic(), connection.cursor() as cursor:
-        rows: list[tuple[uuid.UUID, object, int, float, float]] = []
+        rows: list[tuple[uuid.UUID, object, int, float, float, int, datetime]] = []
         if to_compute:
             cursor.execute(
-                "SELECT id, cells, cycle_count, nominal_capacity_kwh, current_capacity_kwh "
+                "SELECT id, cells, cycle_count, nominal_capacity_kwh, current_capacity_kwh, vehicle_id, timestamp "
                 f"FROM {_LOG_TABLE} WHERE id = ANY(%s::uuid[]) AND status = %s AND claim_key = %s "
                 "ORDER BY id FOR UPDATE",
                 [to_compute, ProcessingStatus.PROCESSING, key],
             )
             rows = cursor.fetchall()
-        for log_id, cells, cycle_count, nominal, current in rows:
+        for log_id, cells, cycle_count, nominal, current, vehicle_pk, timestamp in rows:
             try:
                 log = {
                     "cells": json.loads(cells) if isinstance(cells, str) else cells,
@@ -172,6 +175,15 @@ def _compute(*, ids: list[str], claimed: list[tuple[uuid.UUID, int]], key: int, 
                     cycle_count=cycle_count,
                     anomalies=report["anomalies"],
                     anomaly_codes=[detail["code"] for detail in report["anomaly_details"]],
+                )
+            )
+            evaluated.append(
+                EvaluatedReport(
+                    log_id=log_id,
+                    vehicle_pk=vehicle_pk,
+                    timestamp=timestamp,
+                    anomaly_details=report["anomaly_details"],
+                    battery_soh=report["battery_soh"],
                 )
             )
             reports.append(
@@ -212,6 +224,7 @@ def _compute(*, ids: list[str], claimed: list[tuple[uuid.UUID, int]], key: int, 
                 ],
             )
         vehicle_summaries_update(processed=[*map(uuid.UUID, done), *failed], completed=summaries)
+        alerts_evaluate(reports=evaluated)  # same transaction: an alert changes with the reports that show it
     return BatchOutcome(
         completed=tuple(uuid.UUID(log_id) for log_id in done),
         failed=failed,
