@@ -10,7 +10,8 @@ class AlertSerializer(serializers.Serializer):
 
     id = serializers.UUIDField()
     vehicle_id = serializers.CharField()
-    type = serializers.ChoiceField(choices=rules.ALERT_TYPES)
+    # A string, not an enum: the list grows (weak_cell, soh_jump) without breaking clients.
+    type = serializers.CharField(help_text=f"One of {', '.join(rules.ALERT_TYPES)} (more types may come).")
     severity = serializers.ChoiceField(choices=rules.SEVERITIES)
     state = serializers.ChoiceField(choices=rules.STATES)
     opened_at = serializers.DateTimeField(help_text="Log timestamp of the first report with the condition.")

@@ -230,6 +230,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # One name for the webhook events wherever they appear (a webhook's events, a delivery's event).
+    "ENUM_NAME_OVERRIDES": {"WebhookEventEnum": "alerts.rules.EVENTS"},
 }
 # Rate limits (count/period, period one of s, min, hour), counted in the shared cache.
 # The defaults let the largest fleet we plan for through unthrottled: 10,000 vehicles posting every 30 s are
