@@ -572,7 +572,7 @@ def webhook_delivery_attempt(
 def _attempt_record(*, delivery_id: uuid.UUID, attempts: int, result: SendResult, now: datetime) -> str:
     with transaction.atomic():
         delivery = WebhookDelivery.objects.select_for_update().select_related("webhook").get(pk=delivery_id)
-        webhook = Webhook.objects.select_for_update().get(pk=delivery.webhook_id)
+        webhook = Webhook.objects.select_for_update(no_key=True).get(pk=delivery.webhook_id)
         DeliveryAttempt.objects.create(
             delivery=delivery,
             attempted_at=now,
