@@ -218,8 +218,11 @@ def evaluate_vehicle(
     * it does not hold: the unresolved alert counts one more clean report, and resolves (``auto``) at
       ``clear_after``.
 
-    Events: ``alert.opened``, ``alert.updated``, ``alert.resolved``; several updates of one alert in one call
-    make one ``alert.updated`` (or fold into its ``alert.opened``) showing the alert after the last of them.
+    Events: ``alert.opened``, ``alert.updated``, ``alert.resolved``. ``alert.updated`` only for a material
+    change, the severity rising or the cells involved changing (one more occurrence of the same is stored but
+    not announced: a vehicle posting every 30 s would otherwise send an event every 30 s); several updates of
+    one alert in one call make one event (folded into its ``alert.opened`` if it opened in the same call)
+    showing the alert after the last of them.
     """
     if clear_after < 1:
         raise ValueError("clear_after must be at least 1")
@@ -229,10 +232,12 @@ def evaluate_vehicle(
     last_event_at: dict[str, int] = {}  # alert id -> index of its last event in `events`
     watermark = evaluated_until
 
-    def emit(event: str, alert: AlertState) -> AlertState:
+    def emit(event: str, alert: AlertState, *, material: bool = True) -> AlertState:
         index = last_event_at.get(alert.id)
         if event == UPDATED and index is not None and events[index].event in (OPENED, UPDATED):
             events[index] = AlertEvent(events[index].event, alert)  # same sequence: one event, newer state
+        elif event == UPDATED and not material:
+            pass  # one more occurrence of the same: stored, not announced
         else:
             alert = replace(alert, sequence=alert.sequence + 1)
             last_event_at[alert.id] = len(events)
@@ -266,6 +271,7 @@ def evaluate_vehicle(
                     current[alert_type] = emit(OPENED, alert)
                 else:
                     raised = severity_max(alert.severity, severity)
+                    material = raised != alert.severity or tuple(finding.cells) != alert.cells
                     alert = replace(
                         alert,
                         severity=raised,
@@ -276,7 +282,7 @@ def evaluate_vehicle(
                         clean_streak=0,
                         critical_at=alert.critical_at or (now if raised == CRITICAL else None),
                     )
-                    current[alert_type] = emit(UPDATED, alert)
+                    current[alert_type] = emit(UPDATED, alert, material=material)
             elif alert is not None:
                 alert = replace(alert, clean_streak=alert.clean_streak + 1)
                 if alert.clean_streak >= clear_after:

@@ -114,9 +114,10 @@ def existing(**changes):  # type: ignore[no-untyped-def]
 
 
 def test_a_finding_updates_an_unresolved_alert_in_any_state():
-    result = run([obs(1, HOT)], unresolved={"overheating": existing()}, evaluated_until=T0)
+    result = run([obs(1, VERY_HOT)], unresolved={"overheating": existing()}, evaluated_until=T0)
     alert = result.alerts["old"]
     assert (alert.state, alert.occurrences, alert.last_log_id, alert.sequence) == ("acknowledged", 5, "log-1", 3)
+    assert (alert.severity, alert.cells) == ("critical", (3, 4))
     assert [e.event for e in result.events] == ["alert.updated"]
 
 
@@ -220,3 +221,18 @@ def test_retry_schedule_has_at_least_six_attempts_over_at_least_an_hour():
     assert rules.delivery_retry_delay(1) == timedelta(seconds=30)
     assert rules.delivery_retry_delay(attempts) is None
     assert sum(schedule, timedelta()) < rules.WEBHOOK_DISABLE_AFTER
+
+
+def test_only_a_material_change_is_announced_as_an_update():
+    alert = existing(state="open", cells=(3,))
+    same = run([obs(1, HOT)], unresolved={"overheating": alert}, evaluated_until=T0)
+    assert same.events == ()
+    assert (same.alerts["old"].occurrences, same.alerts["old"].sequence) == (5, 2)  # stored, not announced
+    other_cells = run(
+        [obs(1, Finding("overheating", 50.0, (4,)))], unresolved={"overheating": alert}, evaluated_until=T0
+    )
+    assert [(e.event, e.alert.cells, e.alert.sequence) for e in other_cells.events] == [("alert.updated", (4,), 3)]
+    hotter = run([obs(1, HOT), obs(2, VERY_HOT)], unresolved={"overheating": alert}, evaluated_until=T0)
+    assert [(e.event, e.alert.severity, e.alert.occurrences) for e in hotter.events] == [
+        ("alert.updated", "critical", 6)
+    ]
