@@ -508,9 +508,11 @@ def webhook_send(
     own_client = client is None
     http = client or httpx.Client(timeout=DELIVERY_TIMEOUT_S, follow_redirects=False)
     try:
-        response = http.post(url, content=body.encode(), headers=headers)
-        error = "" if 200 <= response.status_code < 300 else f"HTTP {response.status_code}"
-        return SendResult(response.status_code, error, int((time.monotonic() - started) * 1000))
+        # The status line is all we need: the receiver's body is never read (a huge one costs nothing).
+        with http.stream("POST", url, content=body.encode(), headers=headers) as response:
+            code = response.status_code
+        error = "" if 200 <= code < 300 else f"HTTP {code}"
+        return SendResult(code, error, int((time.monotonic() - started) * 1000))
     except httpx.HTTPError as exc:
         return SendResult(None, f"{type(exc).__name__}: {exc}"[:2000], int((time.monotonic() - started) * 1000))
     finally:
@@ -569,9 +571,11 @@ def webhook_delivery_attempt(
     return _attempt_record(delivery_id=delivery_id, attempts=attempts, result=result, now=now)
 
 
-def _attempt_record(*, delivery_id: uuid.UUID, attempts: int, result: SendResult, now: datetime) -> str:
+def _attempt_record(*, delivery_id: uuid.UUID, attempts: int, result: SendResult, now: datetime) -> str | None:
     with transaction.atomic():
-        delivery = WebhookDelivery.objects.select_for_update().select_related("webhook").get(pk=delivery_id)
+        delivery = WebhookDelivery.objects.select_for_update().filter(pk=delivery_id).first()
+        if delivery is None:  # the webhook was deleted meanwhile, its deliveries with it
+            return None
         webhook = Webhook.objects.select_for_update(no_key=True).get(pk=delivery.webhook_id)
         DeliveryAttempt.objects.create(
             delivery=delivery,

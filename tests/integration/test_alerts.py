@@ -493,3 +493,19 @@ def test_the_fleet_summary_counts_unresolved_alerts_by_severity(post, fleet, oth
     run_batch([ingest(other_fleet, log("EV-B1", 1, hot=65.0)).log_id])
     summary = fleet_summary(fleet_id=fleet.id, window=timedelta(days=1), now=timezone.now())
     assert summary["open_alerts"] == {"warning": 1, "critical": 2}
+
+
+def test_a_webhook_deleted_during_an_attempt_ends_it_quietly(post, receiver, fleet, monkeypatch):
+    server, webhook = receiver
+    run_batch(post(log("EV-A1", 1, hot=50.0)))
+    real_send = services.webhook_send
+
+    def send_then_delete(**kwargs: Any) -> Any:
+        result = real_send(**kwargs)
+        services.webhook_delete(fleet_id=fleet.id, webhook_id=webhook.id)
+        return result
+
+    monkeypatch.setattr(services, "webhook_send", send_then_delete)
+    assert send_due(timezone.now()) == [None]
+    assert len(server.received) == 1
+    assert (Webhook.objects.count(), WebhookDelivery.objects.count()) == (0, 0)
