@@ -484,7 +484,7 @@ class SendResult:
 
     @property
     def ok(self) -> bool:
-        return self.status_code is not None and 200 <= self.status_code < 300
+        return not self.error and self.status_code is not None and 200 <= self.status_code < 300
 
 
 def webhook_send(
@@ -506,13 +506,18 @@ def webhook_send(
         "webhook-signature": StandardWebhook(secret).sign(message_id, sent_at, body),
     }
     own_client = client is None
-    http = client or httpx.Client(timeout=DELIVERY_TIMEOUT_S, follow_redirects=False)
+    http = client or httpx.Client(timeout=DELIVERY_TIMEOUT_S, follow_redirects=False, trust_env=False)
     try:
         # The status line is all we need: the receiver's body is never read (a huge one costs nothing).
         with http.stream("POST", url, content=body.encode(), headers=headers) as response:
             code = response.status_code
+        elapsed = time.monotonic() - started
+        if elapsed > DELIVERY_TIMEOUT_S:  # httpx's timeout is per read: a drip-fed answer can take longer
+            return SendResult(
+                code, f"answered after {elapsed:.1f} s, over {DELIVERY_TIMEOUT_S:g} s", int(elapsed * 1000)
+            )
         error = "" if 200 <= code < 300 else f"HTTP {code}"
-        return SendResult(code, error, int((time.monotonic() - started) * 1000))
+        return SendResult(code, error, int(elapsed * 1000))
     except httpx.HTTPError as exc:
         return SendResult(None, f"{type(exc).__name__}: {exc}"[:2000], int((time.monotonic() - started) * 1000))
     finally:

@@ -4,6 +4,7 @@ in (`now`), never slept."""
 
 import json
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -299,6 +300,7 @@ class Receiver:
 
     def __init__(self) -> None:
         self.answers: list[int] = []
+        self.delay_s = 0.0
         self.received: list[dict[str, Any]] = []
         self.rejected: list[str] = []
         self.secret = ""
@@ -313,6 +315,7 @@ class Receiver:
                 except Exception as exc:
                     receiver.rejected.append(repr(exc))
                 code = receiver.answers.pop(0) if receiver.answers else 204
+                time.sleep(receiver.delay_s)
                 self.send_response(code)
                 self.send_header("content-length", "0")
                 self.end_headers()
@@ -509,3 +512,14 @@ def test_a_webhook_deleted_during_an_attempt_ends_it_quietly(post, receiver, fle
     assert send_due(timezone.now()) == [None]
     assert len(server.received) == 1
     assert (Webhook.objects.count(), WebhookDelivery.objects.count()) == (0, 0)
+
+
+@pytest.mark.parametrize("delay_s", [0.0, 1.0])
+def test_no_answer_within_the_timeout_is_a_failed_attempt(post, receiver, monkeypatch, delay_s):
+    server, _ = receiver
+    server.delay_s = delay_s
+    monkeypatch.setattr(services, "DELIVERY_TIMEOUT_S", 0.5)  # the contract's 5 s, scaled down
+    run_batch(post(log("EV-A1", 1, hot=50.0)))
+    assert send_due(timezone.now()) == ["delivered" if delay_s == 0 else "pending"]
+    attempt = DeliveryAttempt.objects.get()
+    assert (attempt.error == "") is (delay_s == 0)
