@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "fleets",
     "vehicles",
     "analytics",
+    "alerts",
     "reports",
     "diagnostics",
     "simulator",
@@ -185,8 +186,19 @@ CELERY_TIMEZONE = "UTC"
 # The sweeper re-enqueues logs left pending/processing this long (longer than a task may run).
 SWEEPER_STALE_AFTER_S = float(os.environ.get("SWEEPER_STALE_AFTER_S", "120"))
 SWEEPER_INTERVAL_S = float(os.environ.get("SWEEPER_INTERVAL_S", "30"))
+# Alerts (API.md section 7): an alert resolves by itself after this many consecutive newer clean reports of
+# its vehicle; a critical alert left unacknowledged this long (seconds) sends alert.escalated once.
+ALERT_CLEAR_AFTER = int(os.environ.get("ALERT_CLEAR_AFTER", "3"))
+ALERT_ESCALATE_AFTER = timedelta(seconds=float(os.environ.get("ALERT_ESCALATE_AFTER", "1800")))
+# Webhook URLs must be https and must not resolve to loopback, private or link-local addresses, unless this
+# is true (development and tests; DEBUG also allows http).
+WEBHOOK_ALLOW_PRIVATE = env_bool("WEBHOOK_ALLOW_PRIVATE", False)
+# How often beat sends the due webhook deliveries (retries, lost messages) and checks for escalations.
+ALERTS_BEAT_INTERVAL_S = float(os.environ.get("ALERTS_BEAT_INTERVAL_S", "15"))
 CELERY_BEAT_SCHEDULE = {
     "sweep-stale-logs": {"task": "reports.sweep_stale_logs", "schedule": SWEEPER_INTERVAL_S},
+    "deliver-due-webhooks": {"task": "alerts.deliver_due_webhooks", "schedule": ALERTS_BEAT_INTERVAL_S},
+    "escalate-alerts": {"task": "alerts.escalate_alerts", "schedule": ALERTS_BEAT_INTERVAL_S},
 }
 
 # --- REST framework and JWT -------------------------------------------------------------------------------
@@ -219,7 +231,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
-    "ENUM_NAME_OVERRIDES": {"BatteryProfileEnum": "vehicles.models.BatteryProfile"},
+    # One name per enum wherever it appears (a vehicle's and a report's profile; a webhook's and a delivery's event).
+    "ENUM_NAME_OVERRIDES": {
+        "BatteryProfileEnum": "vehicles.models.BatteryProfile",
+        "WebhookEventEnum": "alerts.rules.EVENTS",
+    },
 }
 # Rate limits (count/period, period one of s, min, hour), counted in the shared cache.
 # The defaults let the largest fleet we plan for through unthrottled: 10,000 vehicles posting every 30 s are

@@ -12,6 +12,7 @@ api_v1 = [
     path("", include("reports.urls")),
     path("", include("vehicles.urls")),
     path("", include("analytics.urls")),
+    path("", include("alerts.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
 ]

@@ -9,6 +9,7 @@ from datetime import datetime
 
 from django.db import DatabaseError, connection, transaction
 
+from alerts.services import EvaluatedReport, alerts_evaluate
 from analytics.domain.profiles import RULES_VERSION, profile_get
 from analytics.domain.quality import data_quality_flags
 from reports.health import BatterySnapshot, evaluate
@@ -147,17 +148,19 @@ def _compute(*, ids: list[str], claimed: list[tuple[uuid.UUID, int]], key: int, 
     to_compute = [str(log_id) for log_id, attempts in claimed if attempts <= max_attempts]
     reports: list[tuple[str, float, str, str, str, str, str, str]] = []
     summaries: list[CompletedReport] = []
+    evaluated: list[EvaluatedReport] = []
     with transaction.atomic(), connection.cursor() as cursor:
-        rows: list[tuple[uuid.UUID, object, int, float, float, datetime, datetime, str]] = []
+        rows: list[tuple[uuid.UUID, object, int, float, float, datetime, datetime, str, int]] = []
         if to_compute:
             cursor.execute(
                 "SELECT l.id, l.cells, l.cycle_count, l.nominal_capacity_kwh, l.current_capacity_kwh, l.timestamp, "
-                f"l.received_at, v.profile FROM {_LOG_TABLE} AS l JOIN {_VEHICLE_TABLE} AS v ON v.id = l.vehicle_id "
+                f"l.received_at, v.profile, l.vehicle_id FROM {_LOG_TABLE} AS l "
+                f"JOIN {_VEHICLE_TABLE} AS v ON v.id = l.vehicle_id "
                 "WHERE l.id = ANY(%s::uuid[]) AND l.status = %s AND l.claim_key = %s ORDER BY l.id FOR UPDATE OF l",
                 [to_compute, ProcessingStatus.PROCESSING, key],
             )
             rows = cursor.fetchall()
-        for log_id, cells, cycle_count, nominal, current, timestamp, received_at, profile_name in rows:
+        for log_id, cells, cycle_count, nominal, current, timestamp, received_at, profile_name, vehicle_pk in rows:
             try:
                 log = {
                     "cells": json.loads(cells) if isinstance(cells, str) else cells,
@@ -187,6 +190,15 @@ def _compute(*, ids: list[str], claimed: list[tuple[uuid.UUID, int]], key: int, 
                     cycle_count=cycle_count,
                     anomalies=report["anomalies"],
                     anomaly_codes=[detail["code"] for detail in report["anomaly_details"]],
+                )
+            )
+            evaluated.append(
+                EvaluatedReport(
+                    log_id=log_id,
+                    vehicle_pk=vehicle_pk,
+                    timestamp=timestamp,
+                    anomaly_details=report["anomaly_details"],
+                    battery_soh=report["battery_soh"],
                 )
             )
             reports.append(
@@ -233,6 +245,7 @@ def _compute(*, ids: list[str], claimed: list[tuple[uuid.UUID, int]], key: int, 
                 ],
             )
         vehicle_summaries_update(processed=[*map(uuid.UUID, done), *failed], completed=summaries)
+        alerts_evaluate(reports=evaluated)  # same transaction: an alert changes with the reports that show it
     return BatchOutcome(
         completed=tuple(uuid.UUID(log_id) for log_id in done),
         failed=failed,

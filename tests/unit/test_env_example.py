@@ -4,7 +4,7 @@ import re
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-APP_PACKAGES = ("config", "common", "fleets", "vehicles", "diagnostics", "reports", "simulator")
+APP_PACKAGES = ("config", "common", "fleets", "vehicles", "alerts", "diagnostics", "reports", "simulator")
 # os.environ["X"], os.environ.get("X" ...), os.getenv("X" ...), and the settings' env_bool / env_list helpers.
 READ = re.compile(
     r"""(?:os\.environ(?:\.get)?\s*[\[(]|os\.getenv\(|env_bool\(|env_list\()\s*["']([A-Z][A-Z0-9_]*)["']"""
