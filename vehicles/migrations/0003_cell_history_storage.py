@@ -22,7 +22,7 @@ UPDATE diagnostics_diagnosticlog SET
     cell_temperatures = ARRAY(SELECT (c->>'temperature')::float8
                               FROM jsonb_array_elements(cells) WITH ORDINALITY AS e(c, o) ORDER BY o),
     voltage_median = (
-        SELECT CASE WHEN m.n % 2 = 1 THEN m.s[m.n / 2 + 1] ELSE (m.s[m.n / 2] + m.s[m.n / 2 + 1]) / 2 END
+        SELECT CASE WHEN m.n %% 2 = 1 THEN m.s[m.n / 2 + 1] ELSE (m.s[m.n / 2] + m.s[m.n / 2 + 1]) / 2 END
         FROM (SELECT array_agg(v ORDER BY v) AS s, count(*)::int AS n
               FROM (SELECT (c->>'voltage')::float8 AS v FROM jsonb_array_elements(cells) AS c) AS vs) AS m
     )
