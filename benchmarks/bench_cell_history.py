@@ -36,7 +36,8 @@ alike; and each storage's bytes per log. The storages there:
   data-modifying CTE; bulk: a second COPY).
 
 The report task's publish is patched out in this process for every write path (it is the same for all).
-Raw figures go to benchmarks/results/cell_history.json (``-quick`` with --quick).
+Raw figures go to benchmarks/results/cell_history.json (``cell_history-reads.json`` with --skip-writes,
+``cell_history-writes.json`` with --skip-reads; ``-quick`` added with --quick).
 """
 
 from __future__ import annotations
@@ -655,9 +656,12 @@ def main() -> int:
             admin.close()
 
     results.print()
+    if args.json:
+        args.json.write_text(json.dumps(results.as_json(), indent=2, default=str) + "\n")
     if not args.no_save:
         RESULTS_DIR.mkdir(exist_ok=True)
-        path = RESULTS_DIR / f"cell_history{'-quick' if args.quick else ''}.json"
+        part = "-writes" if args.skip_reads else "-reads" if args.skip_writes else ""
+        path = RESULTS_DIR / f"cell_history{part}{'-quick' if args.quick else ''}.json"
         path.write_text(json.dumps(results.as_json(), indent=2, default=str) + "\n")
         log(f"wrote {path.relative_to(REPO_ROOT)}")
     return 0
