@@ -411,6 +411,8 @@ def measure_writes(results: Results, args: Any, admin_url: str) -> None:
             cur.execute(f"CREATE TABLE {table} (LIKE {LOG_TABLE} INCLUDING ALL)")
             compression = "lz4" if name in ("arrays", "before_lz4") else "pglz"
             cur.execute(f"ALTER TABLE {table} ALTER COLUMN cells SET COMPRESSION {compression}")
+            if name.startswith("arrays"):  # LIKE copies the arrays' STORAGE EXTERNAL, not the table's options
+                cur.execute(f"ALTER TABLE {table} SET (toast_tuple_target = 4080)")
             if not name.startswith("arrays"):
                 cur.execute(
                     f"ALTER TABLE {table} DROP COLUMN cell_voltages, DROP COLUMN cell_temperatures, "

@@ -1,6 +1,12 @@
 """One cell's history: per-log typed arrays of the cells' voltages and temperatures, and the pack's median
 voltage, beside the JSONB (docs/performance.md, "One cell's history: storage by measurement").
 
+The arrays are stored uncompressed (STORAGE EXTERNAL): pglz would shrink them to about a third, but then
+every read of one element decompresses both arrays of every log, which tripled the history's read time.
+The table's toast_tuple_target goes from 2 KB to 4080 bytes so that a log row of a typical pack (up to
+about 150 cells) keeps its arrays and its compressed JSONB inline: no TOAST row to write, none to fetch.
+Bigger packs move the JSONB, then the arrays, out of line, as PostgreSQL does for any long row.
+
 The arrays cost every write some time (more bytes per row, and they push the JSONB out to its TOAST
 table); the JSONB's compression switches from pglz to lz4, which compresses several times faster and
 pays that back (measured in the same section). It applies to values written from then on; a server built
@@ -35,6 +41,18 @@ WHERE id = ANY(%s::uuid[]) AND cell_voltages IS NULL
 """
 
 
+_ARRAYS_INLINE_SQL = """
+ALTER TABLE diagnostics_diagnosticlog
+    ALTER COLUMN cell_voltages SET STORAGE EXTERNAL,
+    ALTER COLUMN cell_temperatures SET STORAGE EXTERNAL,
+    SET (toast_tuple_target = 4080)
+"""
+_ARRAYS_INLINE_REVERSE_SQL = """
+ALTER TABLE diagnostics_diagnosticlog
+    ALTER COLUMN cell_voltages SET STORAGE EXTENDED,
+    ALTER COLUMN cell_temperatures SET STORAGE EXTENDED,
+    RESET (toast_tuple_target)
+"""
 _CELLS_LZ4_SQL = """
 DO $$ BEGIN
     ALTER TABLE diagnostics_diagnosticlog ALTER COLUMN cells SET COMPRESSION lz4;
@@ -89,6 +107,7 @@ class Migration(migrations.Migration):
             name="voltage_median",
             field=models.FloatField(blank=True, null=True),
         ),
+        migrations.RunSQL(_ARRAYS_INLINE_SQL, _ARRAYS_INLINE_REVERSE_SQL),
         migrations.RunSQL(
             _CELLS_LZ4_SQL, "ALTER TABLE diagnostics_diagnosticlog ALTER COLUMN cells SET COMPRESSION pglz"
         ),
