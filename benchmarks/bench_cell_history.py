@@ -296,7 +296,7 @@ def measure_reads(results: Results, args: Any, conn: Any) -> None:
         started = time.perf_counter()
         history = vehicle_cell_history(**call)
         middle = time.perf_counter()
-        body = orjson.dumps({"results": history, "next": None}, option=orjson.OPT_PASSTHROUGH_DATETIME, default=str)
+        body = orjson.dumps({"results": history, "next": None}, option=orjson.OPT_UTC_Z)
         ended = time.perf_counter()
         if run >= 2:
             selector_s.append(middle - started)
