@@ -20,7 +20,7 @@ from vehicles.models import DiagnosticLog, Vehicle
 _LOG_TABLE = DiagnosticLog._meta.db_table
 _VEHICLE_TABLE = Vehicle._meta.db_table
 
-HISTORY_LIMIT_MAX = 10_000
+HISTORY_LIMIT_MAX = 10_000  # the largest page the history endpoint serves (API §6); the caller validates `limit`
 
 
 def cell_history_columns(cells: Sequence[dict[str, Any]]) -> tuple[list[float], list[float], float]:
