@@ -87,7 +87,7 @@ def cells_json(cells: list[dict[str, Any]]) -> str:
 
 def _float8_array(values: list[float]) -> str:
     """A float8[] literal, {4.05,4.03}: orjson writes the shortest text that reads back as the same double
-    (as repr does, at a fifth of the cost), so the array holds exactly the validated numbers."""
+    (as repr does, more cheaply), so the array holds exactly the validated numbers."""
     return "{" + orjson.dumps(values)[1:-1].decode() + "}"
 
 

@@ -1,16 +1,15 @@
 """One cell's history: per-log typed arrays of the cells' voltages and temperatures, and the pack's median
 voltage, beside the JSONB (docs/performance.md, "One cell's history: storage by measurement").
 
-The arrays are stored uncompressed (STORAGE EXTERNAL): pglz would shrink them to about a third, but then
-every read of one element decompresses both arrays of every log, which tripled the history's read time.
-The table's toast_tuple_target goes from 2 KB to 4080 bytes so that a log row of a typical pack (up to
-about 150 cells) keeps its arrays and its compressed JSONB inline: no TOAST row to write, none to fetch.
-Bigger packs move the JSONB, then the arrays, out of line, as PostgreSQL does for any long row.
+The arrays are stored uncompressed (STORAGE EXTERNAL): pglz would shrink them, but then every read of one
+element decompresses both arrays of every log, and the history's read time is mostly that. The table's
+toast_tuple_target goes from 2 KB to 4080 bytes so that a log row of a typical pack (up to about 150
+cells) keeps its arrays and its compressed JSONB inline: no TOAST row to write, none to fetch. Bigger
+packs move the JSONB, then the arrays, out of line, as PostgreSQL does for any long row.
 
-The arrays cost every write some time (more bytes per row, and they push the JSONB out to its TOAST
-table); the JSONB's compression switches from pglz to lz4, which compresses several times faster and
-pays that back (measured in the same section). It applies to values written from then on; a server built
-without lz4 keeps pglz (a notice, not an error).
+The arrays cost every write some time (more bytes per row); the JSONB's compression switches from pglz to
+lz4, which compresses faster and pays that back (the same section measures both). It applies to values
+written from then on; a server built without lz4 keeps pglz (a notice, not an error).
 
 The columns are added nullable (instant, no table rewrite), then the rows stored before are backfilled from
 their JSONB in batches of BACKFILL_BATCH, each committed on its own (the migration is not atomic), so that
