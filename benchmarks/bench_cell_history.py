@@ -9,8 +9,9 @@ voltage for ``voltage_deviation_mv``), warm (the same query repeated: p50/p99) a
 storage on a vehicle none of the others has read, so its pages are not in shared_buffers; the OS cache
 may still hold them):
 
-- ``jsonb``: the JSONB column as it is, ``cells -> 42``; the median computed in the query from the JSONB
-  (and, for context, without the median, and with ``jsonb_path_query_first`` instead of ``-> 42``);
+- ``jsonb``: the JSONB column as it is, ``cells -> 42``; the median computed in the query from the JSONB,
+  on the seeded rows and on an lz4-compressed copy of them (and, for context, without the median, and with
+  ``jsonb_path_query_first`` instead of ``-> 42``);
 - ``arrays``: per-log float8[] voltages and temperatures with the median stored per log (the storage
   implemented), and the same arrays with the median computed in the query;
 - ``normalised``: a per-cell table (log_id, cell_id, voltage, temperature) joined to the log rows; the
