@@ -4,7 +4,8 @@ import json
 import logging
 import secrets
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 
 from django.db import DatabaseError, connection, transaction
 
@@ -25,6 +26,9 @@ class BatchOutcome:
     completed: tuple[uuid.UUID, ...]
     failed: dict[uuid.UUID, str]
     skipped: int  # unknown, already completed or already failed
+    # Of each completed log: when it was received, and its report's anomaly codes (for the worker's metrics).
+    received_at: dict[uuid.UUID, datetime] = field(default_factory=dict)
+    anomaly_codes: dict[uuid.UUID, list[str]] = field(default_factory=dict)
 
 
 # Logs one batch task works on: its own ids, topped up with the oldest pending logs (see below).
@@ -144,16 +148,17 @@ def _compute(*, ids: list[str], claimed: list[tuple[uuid.UUID, int]], key: int, 
     reports: list[tuple[str, float, str, str, str]] = []
     summaries: list[CompletedReport] = []
     with transaction.atomic(), connection.cursor() as cursor:
-        rows: list[tuple[uuid.UUID, object, int, float, float]] = []
+        rows: list[tuple[uuid.UUID, object, int, float, float, datetime]] = []
         if to_compute:
             cursor.execute(
-                "SELECT id, cells, cycle_count, nominal_capacity_kwh, current_capacity_kwh "
+                "SELECT id, cells, cycle_count, nominal_capacity_kwh, current_capacity_kwh, received_at "
                 f"FROM {_LOG_TABLE} WHERE id = ANY(%s::uuid[]) AND status = %s AND claim_key = %s "
                 "ORDER BY id FOR UPDATE",
                 [to_compute, ProcessingStatus.PROCESSING, key],
             )
             rows = cursor.fetchall()
-        for log_id, cells, cycle_count, nominal, current in rows:
+        received_at: dict[uuid.UUID, datetime] = {}
+        for log_id, cells, cycle_count, nominal, current, received in rows:
             try:
                 log = {
                     "cells": json.loads(cells) if isinstance(cells, str) else cells,
@@ -165,6 +170,7 @@ def _compute(*, ids: list[str], claimed: list[tuple[uuid.UUID, int]], key: int, 
             except Exception as exc:  # bad data: terminal for this log, never for its neighbours
                 failed[log_id] = f"{type(exc).__name__}: {exc}"
                 continue
+            received_at[log_id] = received
             summaries.append(
                 CompletedReport(
                     log_id=log_id,
@@ -216,4 +222,6 @@ def _compute(*, ids: list[str], claimed: list[tuple[uuid.UUID, int]], key: int, 
         completed=tuple(uuid.UUID(log_id) for log_id in done),
         failed=failed,
         skipped=len(set(ids) - {str(log_id) for log_id, _ in claimed}),
+        received_at=received_at,
+        anomaly_codes={summary.log_id: list(summary.anomaly_codes) for summary in summaries},
     )
