@@ -92,7 +92,8 @@ class _MergedFilesCollector(Collector):
 
     def collect(self) -> Iterable[Metric]:
         files = glob.glob(os.path.join(self._root, "**", "*.db"), recursive=True)
-        return MultiProcessCollector.merge(files, accumulate=True)
+        merged: Iterable[Metric] = MultiProcessCollector.merge(files, accumulate=True)  # type: ignore[no-untyped-call]
+        return merged
 
 
 @dataclass(frozen=True)

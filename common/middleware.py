@@ -40,7 +40,7 @@ class ObservabilityMiddleware:
         request_id = request_id_from_header(request.headers.get(REQUEST_ID_HEADER))
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(request_id=request_id)
-        request.request_id = request_id  # type: ignore[attr-defined]
+        request.request_id = request_id
         response = self.get_response(request)
         response[REQUEST_ID_HEADER] = request_id
         match = request.resolver_match
