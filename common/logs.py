@@ -14,6 +14,7 @@ import re
 import uuid
 from typing import Any
 
+import orjson
 import structlog
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -39,6 +40,11 @@ def bind(**values: Any) -> None:
     structlog.contextvars.bind_contextvars(**{key: value for key, value in values.items() if value is not None})
 
 
+def _orjson_text(value: Any, **kwargs: Any) -> str:
+    """JSON text by orjson (several times faster than the standard library's); what it cannot encode is repr'd."""
+    return orjson.dumps(value, default=repr).decode()
+
+
 def _shared_processors() -> list[Any]:
     return [
         structlog.contextvars.merge_contextvars,
@@ -51,7 +57,11 @@ def _shared_processors() -> list[Any]:
 
 def logging_config(*, level: str, json_format: bool, quiet: dict[str, str]) -> dict[str, Any]:
     """A `LOGGING` dict: one stream handler, rendered as JSON lines or for the console."""
-    renderer: Any = structlog.processors.JSONRenderer() if json_format else structlog.dev.ConsoleRenderer(colors=False)
+    renderer: Any = (
+        structlog.processors.JSONRenderer(serializer=_orjson_text)
+        if json_format
+        else structlog.dev.ConsoleRenderer(colors=False)
+    )
     structlog.configure(
         processors=[
             structlog.stdlib.filter_by_level,

@@ -4,6 +4,7 @@ import logging
 from collections.abc import Callable
 
 import structlog
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 from common.logs import REQUEST_ID_HEADER, request_id_from_header
@@ -25,7 +26,10 @@ _OUTCOME_BY_STATUS = {
     403: "forbidden",
     429: "throttled",
 }
-# Probes and scrapes are not worth a log line each.
+_REQUEST_ID_META = "HTTP_" + REQUEST_ID_HEADER.upper().replace("-", "_")
+# Probes and scrapes are not worth a log line each. With LOG_REQUESTS=errors, only 4xx, 5xx and slow requests
+# get their line (the line costs more than all the metrics together: docs/performance.md).
+_SLOW_S = 1.0
 _QUIET_ROUTES = {"healthz", "readyz", "metrics"}
 
 
@@ -37,7 +41,8 @@ class ObservabilityMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         watch = Stopwatch()
-        request_id = request_id_from_header(request.headers.get(REQUEST_ID_HEADER))
+        # META, not request.headers: the latter builds a dict of every header on first use.
+        request_id = request_id_from_header(request.META.get(_REQUEST_ID_META))
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(request_id=request_id)
         request.request_id = request_id
@@ -55,7 +60,10 @@ class ObservabilityMiddleware:
             outcome = _OUTCOME_BY_STATUS.get(status)
             if outcome is not None and not (kind == "bulk" and status == 200):
                 INGEST_LOGS.labels(outcome).inc()
-        if url_name not in _QUIET_ROUTES:
+        log_requests = settings.LOG_REQUESTS
+        if url_name not in _QUIET_ROUTES and (
+            log_requests == "all" or (log_requests == "errors" and (status >= 400 or seconds >= _SLOW_S))
+        ):
             logger.info(
                 "request finished",
                 extra={

@@ -269,6 +269,8 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 
 # --- Logs, metrics, liveness (README "Operations: metrics, logs, liveness") --------------------------------
 LOG_FORMAT = os.environ.get("LOG_FORMAT", "console")  # "json": one JSON object per line
+# The per-request "request finished" line: all, errors (4xx, 5xx and requests slower than 1 s) or none.
+LOG_REQUESTS = os.environ.get("LOG_REQUESTS", "all")
 LOGGING = logging_config(
     level=os.environ.get("LOG_LEVEL", "INFO"),
     json_format=LOG_FORMAT == "json",

@@ -172,3 +172,27 @@ def test_readyz_names_the_cache_when_it_is_down(anon, db, settings):
     assert response.status_code == 503
     assert response.json()["down"] == ["cache"]
     assert response.json()["checks"]["cache"]["backend"] == "redis://127.0.0.1:1/0"
+
+
+# --- the per-request log line ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("log_requests", "logged_statuses"),
+    [
+        pytest.param("all", [202, 409], id="all"),
+        pytest.param("errors", [409], id="errors"),
+        pytest.param("none", [], id="none"),
+    ],
+)
+def test_request_lines_follow_log_requests(
+    client_a, sample_log, make_log, settings, caplog, log_requests, logged_statuses
+):
+    settings.LOG_REQUESTS = log_requests
+    with caplog.at_level("INFO", logger="battery_health.request"):
+        client_a.post("/api/v1/diagnostics", sample_log, HTTP_X_REQUEST_ID="line-1")
+        client_a.post("/api/v1/diagnostics", make_log(cycle_count=1), HTTP_X_REQUEST_ID="line-2")
+        client_a.get("/healthz")
+    lines = [record for record in caplog.records if record.name == "battery_health.request"]
+    assert [record.status for record in lines] == logged_statuses  # type: ignore[attr-defined]
+    assert all(record.route == "/api/v1/diagnostics" for record in lines)  # type: ignore[attr-defined]
