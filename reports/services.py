@@ -4,7 +4,7 @@ import json
 import logging
 import secrets
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db import DatabaseError, connection, transaction
@@ -30,6 +30,9 @@ class BatchOutcome:
     completed: tuple[uuid.UUID, ...]
     failed: dict[uuid.UUID, str]
     skipped: int  # unknown, already completed or already failed
+    # Of each completed log: when it was received, and its report's anomaly codes (for the worker's metrics).
+    received_at: dict[uuid.UUID, datetime] = field(default_factory=dict)
+    anomaly_codes: dict[uuid.UUID, list[str]] = field(default_factory=dict)
 
 
 # Logs one batch task works on: its own ids, topped up with the oldest pending logs (see below).
@@ -160,6 +163,7 @@ def _compute(*, ids: list[str], claimed: list[tuple[uuid.UUID, int]], key: int, 
                 [to_compute, ProcessingStatus.PROCESSING, key],
             )
             rows = cursor.fetchall()
+        received: dict[uuid.UUID, datetime] = {}
         for log_id, cells, cycle_count, nominal, current, timestamp, received_at, profile_name, vehicle_pk in rows:
             try:
                 log = {
@@ -183,6 +187,7 @@ def _compute(*, ids: list[str], claimed: list[tuple[uuid.UUID, int]], key: int, 
             except Exception as exc:  # bad data: terminal for this log, never for its neighbours
                 failed[log_id] = f"{type(exc).__name__}: {exc}"
                 continue
+            received[log_id] = received_at
             summaries.append(
                 CompletedReport(
                     log_id=log_id,
@@ -250,4 +255,6 @@ def _compute(*, ids: list[str], claimed: list[tuple[uuid.UUID, int]], key: int, 
         completed=tuple(uuid.UUID(log_id) for log_id in done),
         failed=failed,
         skipped=len(set(ids) - {str(log_id) for log_id, _ in claimed}),
+        received_at=received,
+        anomaly_codes={summary.log_id: list(summary.anomaly_codes) for summary in summaries},
     )

@@ -7,6 +7,7 @@ REQUIRE_BROKER=1 (set by .ci/run), which turns that skip into a failure.
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -49,6 +50,13 @@ def skip_or_fail(reason: str) -> None:
 @contextmanager
 def private_redis() -> Iterator[str]:
     """A throw-away redis-server on a spare loopback port, nothing kept on disk."""
+    with private_redis_process() as (url, _):
+        yield url
+
+
+@contextmanager
+def private_redis_process() -> Iterator[tuple[str, subprocess.Popen]]:
+    """`private_redis`, with its process (to freeze it with SIGSTOP, or stop it)."""
     port = free_port()
     workdir = tempfile.mkdtemp(prefix="test-redis-")
     proc = subprocess.Popen(
@@ -75,8 +83,9 @@ def private_redis() -> Iterator[str]:
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("private redis-server did not start")
             time.sleep(0.1)
-        yield url
+        yield url, proc
     finally:
+        proc.send_signal(signal.SIGCONT)  # a frozen server cannot act on SIGTERM
         proc.terminate()
         proc.wait(timeout=10)
         shutil.rmtree(workdir, ignore_errors=True)

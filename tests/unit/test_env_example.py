@@ -12,7 +12,7 @@ READ = re.compile(
 # Read by the process manager or Django's entry points, not a setting of the service.
 NOT_SETTINGS = {"DJANGO_SETTINGS_MODULE"}
 # Read by docker-compose.yml only.
-COMPOSE_ONLY = {"POSTGRES_PASSWORD"}
+COMPOSE_ONLY = {"POSTGRES_PASSWORD", "GRAFANA_ADMIN_PASSWORD"}
 
 
 def variables_read() -> set[str]:
