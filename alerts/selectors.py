@@ -120,3 +120,9 @@ def delivery_data(delivery: WebhookDelivery) -> dict[str, Any]:
         "next_attempt_at": _time(delivery.next_attempt_at),
         "created_at": format_timestamp(delivery.created_at),
     }
+
+
+def alerts_open_by_type_and_severity() -> dict[tuple[str, str], int]:
+    """Unresolved alerts of every fleet per (type, severity): /metrics' battery_alerts_open, read when scraped."""
+    rows = Alert.objects.filter(state__in=UNRESOLVED_STATES).values_list("type", "severity").annotate(n=Count("id"))
+    return {(alert_type, severity): n for alert_type, severity, n in rows}

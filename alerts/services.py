@@ -35,6 +35,7 @@ from alerts.models import (
 )
 from alerts.selectors import alert_data, alert_payload
 from alerts.urlguard import UrlNotAllowed, webhook_url_check
+from common.metrics import WEBHOOK_DELIVERIES
 from common.timestamps import format_timestamp
 from vehicles.models import DiagnosticLog, Vehicle
 
@@ -626,4 +627,7 @@ def _attempt_record(*, delivery_id: uuid.UUID, attempts: int, result: SendResult
     logger.info(
         "webhook delivery %s attempt %d: %s", delivery_id, attempts, result.status_code or result.error or "sent"
     )
+    # delivered | retrying | failed (given up, or the webhook was deactivated)
+    outcome = "retrying" if delivery.status == DeliveryStatus.PENDING else str(delivery.status)
+    WEBHOOK_DELIVERIES.labels(result=outcome).inc()
     return str(delivery.status)

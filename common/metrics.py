@@ -24,7 +24,7 @@ import os
 import shutil
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 # prometheus_client picks its value class from PROMETHEUS_MULTIPROC_DIR when imported, and an unlabelled
@@ -103,6 +103,7 @@ class DatabaseGauges:
     pending_logs: int
     oldest_pending_log_age_seconds: float
     vehicles_by_soh_band: dict[str, int]
+    alerts_open: dict[tuple[str, str], int] = field(default_factory=dict)  # (type, severity) -> unresolved
 
 
 class DatabaseGaugesCollector(Collector):
@@ -136,6 +137,12 @@ class DatabaseGaugesCollector(Collector):
         for band, count in gauges.vehicles_by_soh_band.items():
             soh.add_metric([band], count)
         yield soh
+        alerts = GaugeMetricFamily(
+            "battery_alerts_open", "Unresolved alerts (open or acknowledged).", labels=["type", "severity"]
+        )
+        for (alert_type, severity), count in sorted(gauges.alerts_open.items()):
+            alerts.add_metric([alert_type, severity], count)
+        yield alerts
 
 
 def metrics_exposition(extra: Sequence[Collector] = ()) -> bytes:

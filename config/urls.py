@@ -1,7 +1,11 @@
+from dataclasses import replace
+
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from alerts.selectors import alerts_open_by_type_and_severity
+from common.metrics import DatabaseGauges
 from common.views import healthz, metrics_view, readyz
 from fleets.apis import TokenObtainApi, TokenRefreshApi
 from vehicles.selectors import metrics_gauges_read
@@ -18,11 +22,17 @@ api_v1 = [
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
 ]
 
+
+def service_gauges_read() -> DatabaseGauges:
+    """/metrics' scrape-time gauges: the logs' and vehicles' (one statement) and the open alerts'."""
+    return replace(metrics_gauges_read(), alerts_open=alerts_open_by_type_and_severity())
+
+
 urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
-    path("metrics", metrics_view(metrics_gauges_read), name="metrics"),
+    path("metrics", metrics_view(service_gauges_read), name="metrics"),
     path("admin/", admin.site.urls),
 ]
 

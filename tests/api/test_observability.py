@@ -196,3 +196,16 @@ def test_request_lines_follow_log_requests(
     lines = [record for record in caplog.records if record.name == "battery_health.request"]
     assert [record.status for record in lines] == logged_statuses  # type: ignore[attr-defined]
     assert all(record.route == "/api/v1/diagnostics" for record in lines)  # type: ignore[attr-defined]
+
+
+def test_open_alerts_are_read_from_the_database_at_scrape_time(anon, client_a, make_log):
+    hot = [{"id": 0, "voltage": 4.0, "temperature": 65.0}, {"id": 1, "voltage": 4.0, "temperature": 30.0}]
+    assert client_a.post("/api/v1/diagnostics", make_log(vehicle_id="EV-HOT", cells=hot)).status_code == 202
+
+    families = _families(anon.get("/metrics").content.decode())
+
+    samples = {
+        (sample.labels["type"], sample.labels["severity"]): sample.value
+        for sample in families["battery_alerts_open"].samples
+    }
+    assert samples == {("overheating", "critical"): 1.0}

@@ -523,3 +523,24 @@ def test_no_answer_within_the_timeout_is_a_failed_attempt(post, receiver, monkey
     assert send_due(timezone.now()) == ["delivered" if delay_s == 0 else "pending"]
     attempt = DeliveryAttempt.objects.get()
     assert (attempt.error == "") is (delay_s == 0)
+
+
+def _deliveries_counted(result: str) -> float:
+    from prometheus_client import REGISTRY
+
+    return REGISTRY.get_sample_value("battery_webhook_deliveries_total", {"result": result}) or 0.0
+
+
+def test_delivery_attempts_are_counted_for_metrics_by_result(post, receiver):
+    server, _webhook = receiver
+    server.answers = [500]
+    before = {result: _deliveries_counted(result) for result in ("delivered", "retrying", "failed")}
+    run_batch(post(log("EV-A1", 1, hot=50.0)))
+    now = timezone.now()
+
+    send_due(now)
+    send_due(now + timedelta(seconds=30))
+
+    assert _deliveries_counted("retrying") - before["retrying"] == 1
+    assert _deliveries_counted("delivered") - before["delivered"] == 1
+    assert _deliveries_counted("failed") - before["failed"] == 0
