@@ -9,7 +9,8 @@ from analytics.domain.trend import SohPoint
 from vehicles.models import DiagnosticLog, ProcessingStatus
 
 _LOG = DiagnosticLog._meta.db_table
-# One reading of every cell of a log, as an array in cell id order (the JSONB numbers, exactly as posted).
+# One reading of every cell of a log, as an array in cell id order: the arrays the ingest stores
+# (vehicles.history), or for a row stored before them, the JSONB's numbers (exactly as posted).
 _CELL_ARRAY = "ARRAY(SELECT (c ->> '{key}')::float8 FROM jsonb_array_elements(cells) AS c ORDER BY (c ->> 'id')::int)"
 
 
@@ -39,7 +40,9 @@ def vehicle_cells_window(*, vehicle_pk: int, window_days: int) -> tuple[datetime
         if until is None:
             return None, []
         cursor.execute(
-            f"SELECT timestamp, id::text, {_CELL_ARRAY.format(key='voltage')}, {_CELL_ARRAY.format(key='temperature')} "
+            "SELECT timestamp, id::text, "
+            f"coalesce(cell_voltages, {_CELL_ARRAY.format(key='voltage')}), "
+            f"coalesce(cell_temperatures, {_CELL_ARRAY.format(key='temperature')}) "
             f"FROM {_LOG} WHERE vehicle_id = %s AND status = %s AND timestamp >= %s AND timestamp <= %s "
             "ORDER BY timestamp",
             [vehicle_pk, ProcessingStatus.COMPLETED, until - timedelta(days=window_days), until],

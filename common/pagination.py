@@ -118,3 +118,27 @@ class KeysetCursorPagination(CursorPagination):
                 "next": {"type": "string", "nullable": True, "format": "uri", "description": "The next page."},
             },
         }
+
+
+def position_sign(position: tuple[Any, Any], *, salt: str) -> str:
+    """An opaque cursor for a keyset position, for a list whose query is not a queryset (raw SQL)."""
+    return signing.dumps([_json_value(position[0]), _json_value(position[1])], salt=f"cursor:{salt}", compress=True)
+
+
+def position_unsign(token: str, *, salt: str, param: str = "cursor") -> tuple[Any, Any]:
+    """The position of a cursor issued by `position_sign` with the same salt; a 400 naming `param` otherwise."""
+    try:
+        value, key = signing.loads(token, salt=f"cursor:{salt}")
+    except (signing.BadSignature, ValueError, TypeError):
+        raise ValidationError({param: ["Not a cursor this server issued for this list."]}) from None
+    return value, key
+
+
+def limit_param(request: Request, *, default: int = DEFAULT_LIMIT, maximum: int = MAX_LIMIT) -> int:
+    """?limit=, validated: an integer from 1 to `maximum` (a 400 naming it otherwise)."""
+    raw = request.query_params.get("limit")
+    if raw is None:
+        return default
+    if not (raw.isascii() and raw.isdigit() and 1 <= int(raw) <= maximum):
+        raise ValidationError({"limit": [f"Must be an integer from 1 to {maximum}."]})
+    return int(raw)

@@ -2,6 +2,7 @@
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
@@ -9,19 +10,33 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.utils.urls import replace_query_param
 from rest_framework.views import APIView
 
-from common.filters import filtered
+from common.filters import TimeWindowFilterSet, filtered
 from common.identifiers import VEHICLE_ID_INVALID, VEHICLE_ID_RE, is_vehicle_id
-from common.openapi import AUTHENTICATED_ERRORS, LIST_PARAMETERS, error_responses, list_response
-from common.pagination import KeysetCursorPagination
+from common.openapi import AUTHENTICATED_ERRORS, LIST_PARAMETERS, TIME_WINDOW_PARAMETERS, error_responses, list_response
+from common.pagination import KeysetCursorPagination, limit_param, position_sign, position_unsign
 from common.timestamps import format_timestamp
 from fleets.permissions import IsFleetMember, IsFleetUser
 from vehicles.filters import ORDERING_CHOICES, VehicleFilterSet, vehicle_ordering
-from vehicles.models import AnomalyCode, BatteryProfile
+from vehicles.history import HISTORY_LIMIT_MAX, vehicle_cell_history
+from vehicles.models import AnomalyCode, BatteryProfile, Vehicle
 from vehicles.selectors import device_credential_list, vehicle_data, vehicle_get, vehicles_of_fleet
 from vehicles.serializers import VehicleRegistrySerializer, VehicleSerializer
 from vehicles.services import device_credential_create, device_credential_revoke, vehicle_register
+
+HISTORY_DEFAULT_LIMIT = 1000
+CELL_READING = inline_serializer(
+    "CellReading",
+    {
+        "log_id": serializers.UUIDField(),
+        "timestamp": serializers.DateTimeField(),
+        "voltage": serializers.FloatField(help_text="V, as posted"),
+        "temperature": serializers.FloatField(help_text="°C, as posted"),
+        "voltage_deviation_mv": serializers.FloatField(help_text="The cell minus the pack's median voltage, mV"),
+    },
+)
 
 
 class VehicleListApi(APIView):
@@ -221,3 +236,68 @@ class DeviceCredentialRevokeApi(APIView):
             credential_id=_credential_id_or_404(credential_id),
         )
         return Response(status=204)
+
+
+class CellHistoryFilterSet(TimeWindowFilterSet):
+    """?since= (inclusive) &until= (exclusive): validated here, applied by the selector's SQL."""
+
+    def filter_since(self, queryset: Any, name: str, value: datetime) -> Any:
+        return queryset
+
+    def filter_until(self, queryset: Any, name: str, value: datetime) -> Any:
+        return queryset
+
+
+class CellHistoryApi(APIView):
+    """GET /api/v1/vehicles/<vehicle_id>/cells/<cell_id>/history: one cell's readings, oldest first."""
+
+    permission_classes = [IsAuthenticated, IsFleetMember]
+
+    @extend_schema(
+        operation_id="vehicles_cell_history",
+        parameters=[
+            OpenApiParameter(
+                "limit", {"type": "integer", "minimum": 1, "maximum": HISTORY_LIMIT_MAX}, description="Default 1000."
+            ),
+            OpenApiParameter("cursor", str, description="The opaque cursor from a previous answer's `next`."),
+            *TIME_WINDOW_PARAMETERS,
+        ],
+        responses={200: list_response(CELL_READING, "CellHistory"), **error_responses(400, 404, *AUTHENTICATED_ERRORS)},
+    )
+    def get(self, request: Request, vehicle_id: str, cell_id: str) -> Response:
+        if not (cell_id.isascii() and cell_id.isdigit()):
+            raise NotFound("No such cell.")
+        limit = limit_param(request, default=HISTORY_DEFAULT_LIMIT, maximum=HISTORY_LIMIT_MAX)
+        _, params = filtered(CellHistoryFilterSet(request.query_params, queryset=Vehicle.objects.none()))
+        salt = f"cell-history:{vehicle_id}:{cell_id}"
+        after = None
+        if "cursor" in request.query_params:
+            timestamp, log_id = position_unsign(request.query_params["cursor"], salt=salt)
+            after = (datetime.fromisoformat(timestamp), uuid.UUID(log_id))
+        rows = vehicle_cell_history(
+            fleet_id=request.user.fleet_id,
+            vehicle_id=vehicle_id,
+            cell_id=int(cell_id),
+            since=params.get("since"),
+            until=params.get("until"),
+            limit=limit + 1,
+            after=after,
+        )
+        if rows is None:
+            raise NotFound("No such vehicle.")
+        page, following = rows[:limit], None
+        if len(rows) > limit:
+            last = page[-1]
+            token = position_sign((last["timestamp"], last["log_id"]), salt=salt)
+            following = replace_query_param(request.build_absolute_uri(), "cursor", token)
+        results = [
+            {
+                "log_id": str(row["log_id"]),
+                "timestamp": format_timestamp(row["timestamp"]),
+                "voltage": row["voltage"],
+                "temperature": row["temperature"],
+                "voltage_deviation_mv": row["voltage_deviation_mv"],
+            }
+            for row in page
+        ]
+        return Response({"results": results, "next": following})

@@ -1,6 +1,12 @@
 from django.urls import path
 
-from vehicles.apis import DeviceCredentialListCreateApi, DeviceCredentialRevokeApi, VehicleDetailApi, VehicleListApi
+from vehicles.apis import (
+    CellHistoryApi,
+    DeviceCredentialListCreateApi,
+    DeviceCredentialRevokeApi,
+    VehicleDetailApi,
+    VehicleListApi,
+)
 
 urlpatterns = [
     path("vehicles", VehicleListApi.as_view(), name="vehicles-list"),
@@ -10,5 +16,8 @@ urlpatterns = [
         "vehicles/<str:vehicle_id>/credentials/<str:credential_id>",
         DeviceCredentialRevokeApi.as_view(),
         name="vehicle-credential-detail",
+    ),
+    path(
+        "vehicles/<str:vehicle_id>/cells/<str:cell_id>/history", CellHistoryApi.as_view(), name="vehicles-cell-history"
     ),
 ]
