@@ -222,7 +222,7 @@ class Stack:
 
     # -- start ---------------------------------------------------------------------------------------------
     def start(self) -> None:
-        from tests.services import free_port, private_redis, service_env, start_web, wait_for_http
+        from tests.support.infra import free_port, private_redis, service_env, start_web, wait_for_http
 
         if not shutil.which("redis-server"):
             raise SoakError("redis-server is not installed (needed for the broker and the cache)")
@@ -359,7 +359,7 @@ class Stack:
 
     def _start_worker(self) -> float:
         """Start a worker and wait until it says it is ready; return the seconds that took."""
-        from tests.services import start_worker
+        from tests.support.infra import start_worker
 
         self.worker_generation += 1
         path = self.logs_dir / f"worker-{self.worker_generation}.log"
