@@ -60,7 +60,7 @@ class Card:
         self.problems.append(text)
 
     def format(self) -> str:
-        lines = [f"--- fault card: {self.name}"]
+        lines = [f"--- report card: {self.name}"]
         lines += [f"    {key}: {value}" for key, value in self.figures.items()]
         distinct = Counter(self.problems)
         for problem, count in list(distinct.items())[:30]:
