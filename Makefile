@@ -30,10 +30,11 @@ test: install ## Run the whole suite (embedded PostgreSQL unless DATABASE_URL is
 test-unit: install ## Run the database-free unit tests only
 	$(BIN)/python -m pytest tests/unit
 
-lint: install ## ruff (lint + format check) and mypy --strict on the pure rules
+lint: install ## ruff (lint + format check), mypy --strict on the pure rules, import-linter's layering contracts
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 format: install ## Format the code with ruff
 	$(BIN)/ruff format .

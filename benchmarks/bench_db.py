@@ -114,8 +114,8 @@ def main() -> int:
             # The same calls without the report-task publish (patched out in this process only).
             import diagnostics.services as services
 
-            saved = services.enqueue_report_on_commit
-            services.enqueue_report_on_commit = lambda log_id: None
+            saved = services.reports_enqueue_on_commit
+            services.reports_enqueue_on_commit = lambda log_ids: None
             try:
                 logs = make_logs(stack, single_n)
                 started = time.perf_counter()
@@ -123,7 +123,7 @@ def main() -> int:
                     diagnostic_log_ingest(fleet_id=stack.fleet_id, data=data)
                 secs = time.perf_counter() - started
             finally:
-                services.enqueue_report_on_commit = saved
+                services.reports_enqueue_on_commit = saved
             results.add(
                 "service_single_nopublish", "diagnostic_log_ingest without the task publish", single_n / secs, "logs/s"
             )

@@ -14,7 +14,7 @@ On a private stack, pending 100-cell logs are written straight into the table (C
   smallest task it can publish under load;
 - ten ids per task, same worker.
 
-What single-log ingest enqueues: a background thread per web process (``diagnostics/publisher.py``)
+What single-log ingest enqueues: a background thread per web process (``reports/dispatch.py``)
 publishes one ``generate_battery_reports`` task for the ids waiting when it wakes (1 at light load, at
 most one publish per 50 ms). Since the worker tops every task up to 100 logs with the oldest pending
 ones (``reports.services.battery_reports_generate``), a backlog is worked off in full batches whatever

@@ -118,7 +118,7 @@ def app_fingerprint() -> dict[str, Any]:
 
     digest = hashlib.sha1()
     files = []
-    for folder in ("config", "common", "fleets", "diagnostics", "reports"):
+    for folder in ("config", "common", "fleets", "vehicles", "diagnostics", "reports"):
         for path in sorted((REPO_ROOT / folder).rglob("*.py")):
             if "migrations" in path.parts or "__pycache__" in path.parts:
                 continue

@@ -22,9 +22,12 @@ def database_description() -> str:
 
 
 def broker_description() -> str:
-    if settings.CELERY_TASK_ALWAYS_EAGER:
+    """The broker the Celery app publishes to (its configuration, which the settings set)."""
+    from celery import current_app
+
+    if current_app.conf.task_always_eager:
         return "none: reports computed in-process (Celery eager mode)"
-    return redact_url(settings.CELERY_BROKER_URL)
+    return redact_url(str(current_app.conf.broker_url))
 
 
 def describe_runtime() -> str:

@@ -2,7 +2,6 @@
 
 import logging
 
-from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
 
@@ -22,11 +21,11 @@ def _check_database() -> None:
 
 
 def _check_broker() -> None:
-    if settings.CELERY_TASK_ALWAYS_EAGER:
-        return
-    from config.celery import app
+    from celery import current_app
 
-    with app.connection_for_write() as conn:
+    if current_app.conf.task_always_eager:
+        return
+    with current_app.connection_for_write() as conn:
         conn.ensure_connection(max_retries=0, timeout=2)
 
 

@@ -69,8 +69,9 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "common",
     "fleets",
-    "diagnostics",
+    "vehicles",
     "reports",
+    "diagnostics",
     "simulator",
 ]
 
@@ -121,7 +122,10 @@ else:
 DATABASES["default"].setdefault("OPTIONS", {}).update(
     {
         "connect_timeout": int(os.environ.get("DB_CONNECT_TIMEOUT_S", "3")),
-        "options": f"-c statement_timeout={int(os.environ.get('DB_STATEMENT_TIMEOUT_MS', '15000'))}",
+        # client_connection_check_interval: a query of a client that died (a killed worker) is cancelled
+        # within that time, which ends its session and frees its claim lock (reports.services).
+        "options": f"-c statement_timeout={int(os.environ.get('DB_STATEMENT_TIMEOUT_MS', '15000'))} "
+        f"-c client_connection_check_interval={int(os.environ.get('DB_CLIENT_CHECK_INTERVAL_MS', '2000'))}",
     }
 )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -1,4 +1,5 @@
-"""WSGI entry point (gunicorn config.wsgi)."""
+"""WSGI entry point: granian (`granian --interface wsgi config.wsgi:application`, the Dockerfile's server) or
+any WSGI server (gunicorn config.wsgi)."""
 
 import os
 

@@ -18,7 +18,6 @@ from common.request import json_body
 from common.uuids import uuid_or_404
 from diagnostics.bulk_validation import ItemError, bulk_items_validate
 from diagnostics.fast_validation import validate_log_body
-from diagnostics.models import ProcessingStatus
 from diagnostics.selectors import diagnostic_log_get
 from diagnostics.serializers import (
     DiagnosticLogOutputSerializer,
@@ -27,6 +26,7 @@ from diagnostics.serializers import (
 )
 from diagnostics.services import BulkStatus, diagnostic_log_ingest, diagnostic_log_status, diagnostic_logs_ingest_bulk
 from fleets.permissions import IsFleetMember
+from vehicles.models import ProcessingStatus
 
 # pending and processing are one "processing" to a client; a failed log (a retry of a poison log) says so.
 _STATUS_SHOWN = {ProcessingStatus.COMPLETED: "completed", ProcessingStatus.FAILED: "failed"}

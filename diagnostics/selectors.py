@@ -3,7 +3,7 @@
 import uuid
 from typing import Any
 
-from diagnostics.models import DiagnosticLog
+from vehicles.models import DiagnosticLog
 
 
 def diagnostic_log_get(*, log_id: uuid.UUID, fleet_id: int) -> dict[str, Any] | None:

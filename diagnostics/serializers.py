@@ -15,6 +15,8 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from common.timestamps import format_timestamp
+
 VEHICLE_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
 MAX_CELLS = 1024
 MAX_CYCLE_COUNT = 100_000
@@ -137,11 +139,6 @@ class TimestampField(serializers.Field):
 
     def to_representation(self, value: datetime) -> str:
         return format_timestamp(value)
-
-
-def format_timestamp(value: datetime) -> str:
-    """UTC, microseconds, 'Z': 2025-10-04T10:30:00.000000Z."""
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _check_number(value: Any, low: float, high: float) -> str | None:

@@ -9,12 +9,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from common.openapi import AUTHENTICATED_ERRORS, PROCESSING_RESPONSE, error_responses
+from common.timestamps import format_timestamp
 from common.uuids import uuid_or_404
-from diagnostics.models import ProcessingStatus
-from diagnostics.serializers import format_timestamp
 from fleets.permissions import IsFleetMember
 from reports.selectors import report_get
 from reports.serializers import REPORT_OK_RESPONSE
+from vehicles.models import ProcessingStatus
 
 
 class BatteryReportDetailApi(APIView):

@@ -9,7 +9,7 @@ class BatteryReport(models.Model):
     """
 
     log = models.OneToOneField(
-        "diagnostics.DiagnosticLog", on_delete=models.CASCADE, primary_key=True, related_name="report"
+        "vehicles.DiagnosticLog", on_delete=models.CASCADE, primary_key=True, related_name="report"
     )
     battery_soh = models.FloatField()
     anomalies = models.JSONField(default=list)

@@ -6,12 +6,13 @@ from typing import Any
 from django.db import connection
 
 from common.renderers import RawJSON
-from diagnostics.models import DiagnosticLog, Vehicle
 from reports.models import BatteryReport
+from vehicles.models import DiagnosticLog, Vehicle
 
-# One statement, written out once: the ORM would rebuild and compile it on every request (~0.25 ms of
-# CPU, a seventh of the request). The report's JSONB columns come back as their JSON text and go into
-# the response as RawJSON (an orjson Fragment when rendered), unparsed: the database's JSON is the answer's.
+# One statement, written out once: the ORM would rebuild and compile it on every request, a large share
+# of the request's CPU (docs/performance.md, "GET report by one precomputed SELECT"). The report's JSONB
+# columns come back as their JSON text and go into the response as RawJSON (an orjson Fragment when
+# rendered), unparsed: the database's JSON is the answer's.
 _REPORT_SQL = (
     "SELECT l.id, v.vehicle_id, l.timestamp, l.cycle_count, l.status, l.error, r.battery_soh, "
     "r.anomalies::text, r.anomaly_details::text, r.diagnostics::text, r.generated_at "

@@ -1,22 +1,17 @@
-"""Celery tasks: thin interfaces over reports.services. Tasks take ids, never objects."""
+"""Celery tasks: thin interfaces over reports.services and reports.dispatch. Tasks take ids, never objects."""
 
 import logging
 import random
 import uuid
+from typing import Any
 
 from celery import shared_task
+from celery.signals import worker_ready
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
-from reports.services import (
-    BATCH_FILL,
-    LogNotFound,
-    battery_report_fail,
-    battery_report_generate,
-    battery_report_mark_processing,
-    battery_reports_generate,
-    stale_logs_requeue,
-)
+from reports.dispatch import REPORT_TASK, abandoned_claims_requeue, stale_logs_requeue
+from reports.services import BATCH_FILL, battery_reports_generate
 
 logger = logging.getLogger(__name__)
 
@@ -24,8 +19,8 @@ logger = logging.getLogger(__name__)
 TRANSIENT_ERRORS = (OperationalError, InterfaceError)
 MAX_RETRIES = 5
 RETRY_BACKOFF_MAX_S = 60
-# Every run that reaches the database counts an attempt: retries, redeliveries after a lost worker,
-# sweeper re-enqueues. A log that has used them all is a poison log: marked failed, the queue flows on.
+# Every claim of a log counts an attempt: first runs, retries after a transient error, runs after a worker
+# died on it. A log that has used them all is a poison log: marked failed, the queue flows on.
 MAX_ATTEMPTS = 8
 
 
@@ -35,48 +30,16 @@ def retry_countdown(retries: int) -> float:
     return base / 2 + random.uniform(0, base / 2)
 
 
-@shared_task(bind=True, name="reports.generate_battery_report", acks_late=True, max_retries=MAX_RETRIES)
-def generate_battery_report(self, log_id: str) -> None:  # type: ignore[no-untyped-def]
-    try:
-        log_uuid = uuid.UUID(str(log_id))
-    except ValueError:
-        logger.error("generate_battery_report: malformed log id %r dropped", log_id)
-        return
-    try:
-        attempt = battery_report_mark_processing(log_id=log_uuid)
-        if attempt is None:
-            return  # unknown, already completed or failed: a repeated delivery costs one UPDATE
-        if attempt > MAX_ATTEMPTS:
-            battery_report_fail(log_id=log_uuid, reason=f"Gave up after {MAX_ATTEMPTS} attempts.")
-            logger.error("generate_battery_report: log %s failed after %s attempts", log_uuid, MAX_ATTEMPTS)
-            return
-        battery_report_generate(log_id=log_uuid)
-    except LogNotFound:
-        logger.warning("generate_battery_report: log %s does not exist; nothing to do", log_uuid)
-    except TRANSIENT_ERRORS as exc:
-        if self.request.retries >= self.max_retries:
-            # The log stays pending/processing; the sweeper brings it back once the database is.
-            logger.error("generate_battery_report: log %s: %s retries used: %s", log_uuid, self.max_retries, exc)
-            return
-        raise self.retry(exc=exc, countdown=retry_countdown(self.request.retries)) from exc
-    except Exception as exc:
-        # A log the rules cannot process is a terminal failure: keep the reason, let the queue flow.
-        logger.exception("generate_battery_report: log %s failed", log_uuid)
-        battery_report_fail(log_id=log_uuid, reason=f"{type(exc).__name__}: {exc}")
-
-
-@shared_task(name="reports.sweep_stale_logs", acks_late=True, ignore_result=True)
-def sweep_stale_logs() -> int:
-    """Periodic (Celery beat): re-enqueue logs stuck in pending/processing past the threshold."""
-    return len(stale_logs_requeue(older_than_s=settings.SWEEPER_STALE_AFTER_S))
-
-
-@shared_task(bind=True, name="reports.generate_battery_reports", acks_late=True, max_retries=MAX_RETRIES)
+@shared_task(bind=True, name=REPORT_TASK, acks_late=True, max_retries=MAX_RETRIES)
 def generate_battery_reports(self, log_ids: list[str]) -> None:  # type: ignore[no-untyped-def]
     """Reports of many logs in one task: the ids it was published with, topped up to BATCH_FILL with the
-    oldest pending logs (under load the backlog is worked off in full batches; reports.services)."""
+    oldest pending logs (under load the backlog is worked off in full batches; reports.services).
+
+    A transient database error retries the task with backoff; its claim lock is released first, so the
+    retry takes the same logs again. After MAX_RETRIES the logs stay abandoned for the sweeper.
+    """
     ids = []
-    for log_id in log_ids:
+    for log_id in log_ids if isinstance(log_ids, list) else []:
         try:
             ids.append(uuid.UUID(str(log_id)))
         except ValueError:
@@ -86,7 +49,27 @@ def generate_battery_reports(self, log_ids: list[str]) -> None:  # type: ignore[
     except TRANSIENT_ERRORS as exc:
         if self.request.retries >= self.max_retries:
             logger.error("generate_battery_reports: %d logs: %s retries used: %s", len(ids), self.max_retries, exc)
-            return  # the logs stay pending/processing; the sweeper brings them back
+            return  # the logs stay abandoned; the sweeper brings them back
         raise self.retry(exc=exc, countdown=retry_countdown(self.request.retries)) from exc
     for log_id, reason in outcome.failed.items():
         logger.error("generate_battery_reports: log %s failed: %s", log_id, reason)
+
+
+@shared_task(name="reports.sweep_stale_logs", acks_late=True, ignore_result=True)
+def sweep_stale_logs() -> int:
+    """Periodic (Celery beat): re-enqueue lost pending logs and abandoned claims."""
+    return len(stale_logs_requeue(older_than_s=settings.SWEEPER_STALE_AFTER_S))
+
+
+@shared_task(name="reports.requeue_abandoned_claims", acks_late=True, ignore_result=True)
+def requeue_abandoned_claims() -> int:
+    """Sent by every worker as it starts: the logs a dead worker had claimed go back to work at once."""
+    return len(abandoned_claims_requeue())
+
+
+@worker_ready.connect
+def _requeue_abandoned_claims_at_start(sender: Any = None, **kwargs: Any) -> None:
+    try:
+        requeue_abandoned_claims.apply_async(retry=False)
+    except Exception as exc:  # the sweeper is the last resort
+        logger.warning("abandoned-claims task not published at worker start (%s: %s)", type(exc).__name__, exc)

@@ -20,9 +20,9 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from rest_framework import generics, serializers
 
-from diagnostics.models import DiagnosticLog, Vehicle
-from diagnostics.serializers import format_timestamp
-from reports.tasks import generate_battery_report
+from common.timestamps import format_timestamp
+from reports.tasks import generate_battery_reports
+from vehicles.models import DiagnosticLog, Vehicle
 
 
 class CellSerializer(serializers.Serializer):
@@ -60,7 +60,7 @@ class TextbookDiagnosticLogCreate(generics.CreateAPIView):
 
     def perform_create(self, serializer: TextbookDiagnosticLogSerializer) -> None:
         log = serializer.save()
-        transaction.on_commit(lambda: generate_battery_report.delay(str(log.id)))
+        transaction.on_commit(lambda: generate_battery_reports.delay([str(log.id)]))
 
 
 def _error(status: int, message: str) -> HttpResponse:

@@ -14,7 +14,7 @@ import jwt
 import pytest
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
-from diagnostics.models import DiagnosticLog, Vehicle
+from vehicles.models import DiagnosticLog, Vehicle
 
 URL = "/api/v1/diagnostics"
 TOKEN_URL = "/api/v1/auth/token"

@@ -4,9 +4,9 @@ import json
 
 import pytest
 
-from diagnostics.models import DiagnosticLog, Vehicle
 from reports.models import BatteryReport
 from simulator.generator import mock_log
+from vehicles.models import DiagnosticLog, Vehicle
 
 URL = "/api/v1/diagnostics/bulk"
 

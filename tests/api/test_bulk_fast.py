@@ -19,13 +19,14 @@ from rest_framework.exceptions import APIException, ParseError, ValidationError
 
 import diagnostics.bulk_validation as bulk_validation
 import diagnostics.services as services
+import reports.dispatch as dispatch
 from common.errors import validation_error
 from common.exceptions import PayloadTooLarge
 from common.parsers import LineError, RawBulkBody, loads_strict
 from diagnostics.bulk_validation import ItemError, bulk_items_validate
-from diagnostics.models import DiagnosticLog
 from diagnostics.serializers import validate_log
 from simulator.generator import mock_log
+from vehicles.models import DiagnosticLog
 
 URL = "/api/v1/diagnostics/bulk"
 JSON, NDJSON = "application/json", "application/x-ndjson"
@@ -299,7 +300,7 @@ def write_paths(monkeypatch):  # type: ignore[no-untyped-def]
 def published(monkeypatch):  # type: ignore[no-untyped-def]
     """The report batches handed to the publisher after commit."""
     batches: list[list[uuid.UUID]] = []
-    monkeypatch.setattr(services.publisher, "submit", lambda log_ids: batches.append(list(log_ids)))
+    monkeypatch.setattr(dispatch.publisher, "submit", lambda log_ids: batches.append(list(log_ids)))
     return batches
 
 

@@ -6,7 +6,7 @@ import uuid
 import pytest
 from django.db import OperationalError, connections
 
-from diagnostics.models import DiagnosticLog
+from vehicles.models import DiagnosticLog
 
 # The contract's error codes (any of them will do for a wrong method; the contract names none for 405).
 ERROR_CODES = {
@@ -54,7 +54,7 @@ def test_readyz_answers_503_naming_the_database_when_it_is_down(anon, monkeypatc
 def test_readyz_answers_503_naming_the_broker_when_it_is_down(anon, db, settings, monkeypatch):
     from config.celery import app
 
-    settings.CELERY_TASK_ALWAYS_EAGER = False
+    monkeypatch.setitem(app.conf, "task_always_eager", False)
     monkeypatch.setitem(app.conf, "broker_url", "redis://127.0.0.1:1/0")
     monkeypatch.setitem(app.conf, "broker_write_url", "redis://127.0.0.1:1/0")
     response = anon.get("/readyz")

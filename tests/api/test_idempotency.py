@@ -13,8 +13,8 @@ import httpx
 import pytest
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from diagnostics.models import DiagnosticLog, Vehicle
 from reports.models import BatteryReport
+from vehicles.models import DiagnosticLog, Vehicle
 
 URL = "/api/v1/diagnostics"
 POST_BODY_KEYS = {"message", "log_id", "status"}

@@ -11,7 +11,7 @@ import json
 import httpx
 import pytest
 
-from diagnostics.models import DiagnosticLog, Vehicle
+from vehicles.models import DiagnosticLog, Vehicle
 
 URL = "/api/v1/diagnostics"
 MIB = 1024 * 1024

@@ -10,9 +10,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from diagnostics.models import DiagnosticLog, ProcessingStatus, Vehicle
 from reports.models import BatteryReport
 from tests.conftest import load_cases
+from vehicles.models import DiagnosticLog, ProcessingStatus, Vehicle
 
 URL = "/api/v1/diagnostics"
 REPORT_KEYS = {

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from diagnostics.models import DiagnosticLog, Vehicle
+from vehicles.models import DiagnosticLog, Vehicle
 
 URL = "/api/v1/diagnostics"
 

@@ -39,8 +39,8 @@ def test_fifty_concurrent_identical_posts_make_one_log_and_one_report(stack, sam
     assert statuses == [200] * (CONCURRENT - 1) + [202]
     assert len({r.json()["log_id"] for r in results}) == 1  # type: ignore[union-attr]
 
-    from diagnostics.models import DiagnosticLog
     from reports.models import BatteryReport
+    from vehicles.models import DiagnosticLog
 
     assert DiagnosticLog.objects.count() == 1
     deadline = time.monotonic() + 30

@@ -53,7 +53,7 @@ def test_simulated_fleet_reports_match_the_rules(stack):
     summary = run_simulation(**fleet)
     assert (summary.sent, summary.accepted, summary.rejected, summary.failed) == (40, 40, 0, 0), summary.format()
 
-    from diagnostics.models import DiagnosticLog
+    from vehicles.models import DiagnosticLog
 
     log_ids = [str(pk) for pk in DiagnosticLog.objects.values_list("id", flat=True)]
     assert len(log_ids) == 40

@@ -30,7 +30,7 @@ def test_schemathesis_finds_no_server_error_and_no_schema_mismatch(stack, tmp_pa
         prefix="EV-FUZZ",
     )
     assert seeded.accepted == 6, seeded.format()
-    from diagnostics.models import DiagnosticLog
+    from vehicles.models import DiagnosticLog
 
     log_id = str(DiagnosticLog.objects.values_list("id", flat=True).first())
     token = httpx.post(f"{stack.url}/api/v1/auth/token", json={"username": "fuzz", "password": "fuzz-pass"}).json()[

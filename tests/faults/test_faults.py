@@ -237,11 +237,14 @@ BATCH_BACKLOG = 150  # pending logs when the workers are let go: the next tasks 
 BATCH_IN_FLIGHT = 50  # logs claimed by the tasks the kill lands in, at least
 
 
-@pytest.mark.stack_settings(sweeper_stale_after_s=300.0)
+# The sweeper releases abandoned claims at every sweep, whatever its threshold (reports.dispatch
+# .stale_logs_requeue): a 300 s threshold alone would not keep it out. It sweeps once as it starts, then
+# every 300 s, so during this test it cannot be what recovers the logs.
+@pytest.mark.stack_settings(sweeper_stale_after_s=300.0, sweep_loop_s=300.0)
 def test_kill_whole_worker_mid_batch_recovers_without_the_sweeper(stack: Stack, card: Card) -> None:
     """1,500 POSTs; kill -9 of the whole worker while both its pool processes are inside batches (at
     least 50 logs claimed, their reports not yet written), a new worker started right after. With the
-    sweeper's threshold at 300 s the sweeper cannot be what recovers them: every log completes with one
+    sweeper's threshold and loop at 300 s the sweeper cannot be what recovers them: every log completes with one
     report, the last report of the logs unfinished at the kill within WORKER_CRASH_RECOVERY_S (15 s) of
     the new worker's start, and the sweeper re-enqueued nothing. Prints the measured recovery time."""
     ledger = stack.ledger(fleet("EV-BATCH", vehicles=15, logs_per_vehicle=BATCH_KILL_POSTS // 15))
@@ -531,7 +534,7 @@ CRASH_SCRIPT = textwrap.dedent(
     os._exit(3)  # the publish never happened
     """
 )
-PUBLISH_FUNCTIONS = {"enqueue_reports", "reports_enqueue"}  # the one function that calls apply_async
+PUBLISH_FUNCTIONS = {"reports_enqueue"}  # reports.dispatch: the one function that calls apply_async
 
 
 @pytest.mark.redis_only

@@ -9,18 +9,19 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from diagnostics.models import DiagnosticLog, ProcessingStatus
+from reports.dispatch import abandoned_claims_requeue, stale_logs_requeue
 from reports.health import BatterySnapshot, evaluate
 from reports.models import BatteryReport
-from reports.services import BATCH_FILL, battery_reports_generate, stale_logs_requeue
+from reports.services import BATCH_FILL, battery_reports_generate, claims_abandoned_release
 from reports.tasks import MAX_ATTEMPTS, generate_battery_reports
 from simulator.generator import mock_log
+from vehicles.models import DiagnosticLog, ProcessingStatus
 
 
 @pytest.fixture
 def pending_logs(fleet, ingest, monkeypatch):  # type: ignore[no-untyped-def]
     """Committed logs whose report task was never published (as after a broker outage)."""
-    monkeypatch.setattr("diagnostics.services.enqueue_reports", lambda log_ids: False)
+    monkeypatch.setattr("reports.dispatch.reports_enqueue", lambda log_ids: False)
 
     def _make(count: int) -> list[uuid.UUID]:
         return [ingest(fleet, mock_log(seed=seed, vehicle_id=f"EV-B{seed}")).log_id for seed in range(count)]
@@ -95,8 +96,9 @@ def test_a_repeated_batch_is_a_cheap_no_op(pending_logs):
 
 def test_statement_count_does_not_grow_with_the_batch(pending_logs, django_assert_max_num_queries):
     ids = pending_logs(40)
-    # the claim, then read under lock + insert + status update in one transaction (plus its savepoint)
-    with django_assert_max_num_queries(6):
+    # the claim lock, the claim (in a savepoint here), then read under lock + insert + status update in one
+    # transaction (plus its savepoint), and the lock's release
+    with django_assert_max_num_queries(10):
         battery_reports_generate(log_ids=ids, max_attempts=MAX_ATTEMPTS)
     assert BatteryReport.objects.count() == 40
 
@@ -158,36 +160,79 @@ def test_a_task_never_takes_more_than_its_own_ids_beyond_the_fill(pending_logs):
     assert DiagnosticLog.objects.filter(status=ProcessingStatus.PENDING).count() == 2
 
 
-@pytest.mark.django_db(transaction=True)
-def test_a_log_another_worker_is_computing_is_skipped_not_computed_twice(pending_logs):
-    """A worker holds its claimed logs' row locks while computing; a task for the same log meanwhile
-    (a redelivery, the log's own task after another took it) leaves it to that worker."""
-    ids = pending_logs(2)
-    DiagnosticLog.objects.filter(pk=ids[0]).update(status=ProcessingStatus.PROCESSING, attempts=1)
+def _claim_by_other_worker(log_id: uuid.UUID, key: int):  # type: ignore[no-untyped-def]
+    """Another worker's session that claimed `log_id` under `key` and holds the claim lock (and keeps it
+    until the session ends): what a live batch looks like to everyone else."""
     other = _other_connection()
+    other.autocommit = True
+    with other.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s)", [key])
+        cursor.execute(
+            "UPDATE diagnostics_diagnosticlog SET status = 'processing', attempts = 1, claim_key = %s WHERE id = %s",
+            [key, str(log_id)],
+        )
+    return other
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_log_a_live_worker_claimed_is_left_to_it_and_retaken_at_once_when_that_worker_dies(pending_logs):
+    """A worker holds its claim lock for as long as its batch runs; a task for the same log meanwhile (a
+    redelivery, the log's own task after another took it) and the sweeper leave the log to it. Once the
+    worker's connection is gone (kill -9), the claim is abandoned and the next task takes it: a second
+    attempt, counted as such, with no threshold to wait out."""
+    ids = pending_logs(2)
+    other = _claim_by_other_worker(ids[0], key=424242)
     try:
-        with other.cursor() as cursor:  # the other worker, inside its compute transaction
-            cursor.execute("SELECT id FROM diagnostics_diagnosticlog WHERE id = %s FOR UPDATE", [str(ids[0])])
-            outcome = battery_reports_generate(log_ids=ids, max_attempts=MAX_ATTEMPTS, fill_to=BATCH_FILL)
+        outcome = battery_reports_generate(log_ids=ids, max_attempts=MAX_ATTEMPTS, fill_to=BATCH_FILL)
+        assert (outcome.completed, outcome.skipped) == ((ids[1],), 1)
+        assert claims_abandoned_release() == []
+        with patch("reports.dispatch.report_queue_depth", return_value=0):
+            assert stale_logs_requeue(older_than_s=0) == []
+        held = DiagnosticLog.objects.get(pk=ids[0])
+        assert (held.status, held.attempts, held.claim_key) == (ProcessingStatus.PROCESSING, 1, 424242)
+        assert not BatteryReport.objects.filter(pk=ids[0]).exists()
     finally:
-        other.rollback()
-        other.close()
-    assert outcome.completed == (ids[1],)
-    assert outcome.skipped == 1
-    held = DiagnosticLog.objects.get(pk=ids[0])
-    assert (held.status, held.attempts) == (ProcessingStatus.PROCESSING, 1)
-    assert not BatteryReport.objects.filter(pk=ids[0]).exists()
-    # That worker is gone (its transaction rolled back): a redelivery still leaves the log alone (it is
-    # `processing`: only the sweeper may judge it abandoned), the sweeper puts it back to pending, and
-    # the task it enqueues computes it: a second attempt, counted as such.
-    assert battery_reports_generate(log_ids=[ids[0]], max_attempts=MAX_ATTEMPTS).completed == ()
-    DiagnosticLog.objects.filter(pk=ids[0]).update(status_changed_at=timezone.now() - timedelta(minutes=5))
-    with patch("reports.services.report_queue_depth", return_value=0):
-        assert stale_logs_requeue(older_than_s=60) == [ids[0]]
-    assert DiagnosticLog.objects.get(pk=ids[0]).status == ProcessingStatus.PENDING
+        other.close()  # the worker dies: PostgreSQL drops its session and its locks
     again = battery_reports_generate(log_ids=[ids[0]], max_attempts=MAX_ATTEMPTS)
     assert again.completed == (ids[0],)
-    assert DiagnosticLog.objects.get(pk=ids[0]).attempts == 2
+    assert DiagnosticLog.objects.values_list("status", "attempts", "claim_key").get(pk=ids[0]) == (
+        ProcessingStatus.COMPLETED,
+        2,
+        None,
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_log_whose_worker_died_is_not_retaken_by_a_top_up_but_by_the_start_of_a_worker(pending_logs, monkeypatch):
+    """Top-ups take pending logs only; the logs of a dead worker come back through the task a worker sends
+    as it starts (or the task's own redelivery, or the sweeper), released to pending and enqueued."""
+    enqueued: list[list[uuid.UUID]] = []
+    monkeypatch.setattr("reports.dispatch.reports_enqueue", lambda log_ids: enqueued.append(list(log_ids)) or True)
+    ids = pending_logs(3)
+    enqueued.clear()  # the ingests' own publishes
+    _claim_by_other_worker(ids[0], key=77).close()
+    topped_up = battery_reports_generate(log_ids=[], max_attempts=MAX_ATTEMPTS, fill_to=BATCH_FILL)
+    assert sorted(topped_up.completed) == sorted(ids[1:])
+    assert DiagnosticLog.objects.get(pk=ids[0]).status == ProcessingStatus.PROCESSING
+
+    assert abandoned_claims_requeue() == [ids[0]]
+
+    assert enqueued == [[ids[0]]]
+    assert DiagnosticLog.objects.values_list("status", "claim_key").get(pk=ids[0]) == (ProcessingStatus.PENDING, None)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_claim_from_before_claim_keys_is_released_by_the_sweeper_after_the_threshold(pending_logs, monkeypatch):
+    monkeypatch.setattr("reports.dispatch.reports_enqueue", lambda log_ids: True)
+    ids = pending_logs(1)
+    DiagnosticLog.objects.filter(pk=ids[0]).update(
+        status=ProcessingStatus.PROCESSING, attempts=1, status_changed_at=timezone.now() - timedelta(minutes=5)
+    )
+    assert claims_abandoned_release() == []
+    with patch("reports.dispatch.report_queue_depth", return_value=3):
+        assert stale_logs_requeue(older_than_s=600) == []
+        assert stale_logs_requeue(older_than_s=60) == [ids[0]]
+    assert DiagnosticLog.objects.get(pk=ids[0]).status == ProcessingStatus.PENDING
 
 
 @pytest.mark.django_db(transaction=True)
@@ -221,18 +266,16 @@ def test_a_claimed_log_locked_for_a_moment_is_waited_for_not_left_processing(pen
 
     ids = pending_logs(3)
     other = _other_connection()
-    real_atomic = services.transaction.atomic
+    real_compute = services._compute
     release = threading.Timer(0.3, other.rollback)
 
-    class LockedForAMoment:
-        @staticmethod
-        def atomic(*args, **kwargs):  # type: ignore[no-untyped-def]
-            with other.cursor() as cursor:  # after the claim, before the compute transaction
-                cursor.execute("SELECT id FROM diagnostics_diagnosticlog WHERE id = %s FOR UPDATE", [str(ids[1])])
-            release.start()
-            return real_atomic(*args, **kwargs)
+    def locked_for_a_moment(**kwargs):  # type: ignore[no-untyped-def]
+        with other.cursor() as cursor:  # after the claim, before the compute transaction
+            cursor.execute("SELECT id FROM diagnostics_diagnosticlog WHERE id = %s FOR UPDATE", [str(ids[1])])
+        release.start()
+        return real_compute(**kwargs)
 
-    monkeypatch.setattr(services, "transaction", LockedForAMoment)
+    monkeypatch.setattr(services, "_compute", locked_for_a_moment)
     try:
         outcome = battery_reports_generate(log_ids=ids, max_attempts=MAX_ATTEMPTS)
     finally:

@@ -11,10 +11,10 @@ from django.db import connection, transaction
 from rest_framework.exceptions import PermissionDenied
 
 from common.exceptions import Conflict
-from diagnostics.models import DiagnosticLog, ProcessingStatus, Vehicle
 from diagnostics.selectors import diagnostic_log_get
 from reports.health import BatterySnapshot, evaluate
 from reports.models import BatteryReport
+from vehicles.models import DiagnosticLog, ProcessingStatus, Vehicle
 
 SORTED_CELLS = [
     {"id": 0, "voltage": 4.05, "temperature": 35.2},
@@ -286,7 +286,7 @@ def test_retry_conflict_and_denial_register_no_on_commit_callback(
 def enqueued(monkeypatch) -> list[Any]:
     """Record the report tasks published (instead of publishing them)."""
     calls: list[Any] = []
-    monkeypatch.setattr("diagnostics.services.enqueue_reports", calls.extend)
+    monkeypatch.setattr("reports.dispatch.reports_enqueue", calls.extend)
     return calls
 
 
@@ -319,7 +319,7 @@ def test_a_failing_publish_after_commit_keeps_the_log_and_returns_normally(fleet
     def broker_down(log_ids):
         raise kombu.exceptions.OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
-    monkeypatch.setattr("diagnostics.services.enqueue_reports", broker_down)
+    monkeypatch.setattr("reports.dispatch.reports_enqueue", broker_down)
 
     result = ingest(fleet, sample_log)
 

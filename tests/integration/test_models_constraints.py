@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from django.db import IntegrityError, connection, transaction
 
-from diagnostics.models import DiagnosticLog, ProcessingStatus, Vehicle
 from reports.models import BatteryReport
+from vehicles.models import DiagnosticLog, ProcessingStatus, Vehicle
 
 CELLS = [
     {"id": 0, "voltage": 4.05, "temperature": 35.2},

@@ -4,8 +4,7 @@ import uuid
 
 import pytest
 
-from diagnostics.services import enqueue_reports
-from reports.services import report_queue_depth
+from reports.dispatch import report_queue_depth, reports_enqueue
 from tests.support.infra import app_publishing_to, private_broker
 from tests.support.stack import BROKERS
 
@@ -16,7 +15,7 @@ def test_queue_depth_counts_waiting_tasks_on_a_real_broker(kind: str) -> None:
     with private_broker(kind) as url, app_publishing_to(url, queue):
         assert report_queue_depth() == 0
         for size in (1, 1, 2):
-            assert enqueue_reports([uuid.uuid4() for _ in range(size)])
+            assert reports_enqueue([uuid.uuid4() for _ in range(size)])
         assert report_queue_depth() == 3
 
 

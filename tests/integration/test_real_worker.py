@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
-from diagnostics.models import DiagnosticLog, ProcessingStatus
 from reports.health import BatterySnapshot, evaluate
 from reports.models import BatteryReport
 from tests.support.stack import Stack
 from tests.support.waiting import wait_until
+from vehicles.models import DiagnosticLog, ProcessingStatus
 
 pytestmark = [pytest.mark.broker, pytest.mark.django_db(transaction=True)]
 
@@ -89,9 +89,9 @@ def test_real_worker_retry_of_a_committed_log_adds_no_report(real_worker, fleet,
     _wait_for_reports([first.log_id], real_worker)
 
     retry = ingest(fleet, _varied_log(make_log, 0))
-    from diagnostics.services import enqueue_reports
+    from reports.dispatch import reports_enqueue
 
-    enqueue_reports([first.log_id])  # a duplicate delivery, as after a redelivery or a sweeper's re-enqueue
+    reports_enqueue([first.log_id])  # a duplicate delivery, as after a redelivery or a sweeper's re-enqueue
     sentinel = ingest(fleet, _varied_log(make_log, 1))
     _wait_for_reports([sentinel.log_id], real_worker)
     # With 2 processes the duplicate may run just after the sentinel; it finds the log completed and

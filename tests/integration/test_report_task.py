@@ -1,4 +1,5 @@
-"""generate_battery_report on PostgreSQL (Celery eager): exactly one report, retries, terminal failures, config."""
+"""The report task that production runs, generate_battery_reports, on PostgreSQL (Celery eager): exactly one
+report, retries of transient database errors, the attempts limit, terminal failures, its options."""
 
 import threading
 import uuid
@@ -9,13 +10,12 @@ from typing import Any
 import pytest
 from django.db import InterfaceError, OperationalError, connection
 
-from diagnostics.models import DiagnosticLog, ProcessingStatus, Vehicle
-from diagnostics.serializers import validate_log
-from reports import tasks
+from reports import services, tasks
 from reports.health import BatterySnapshot, evaluate
 from reports.models import BatteryReport
-from reports.tasks import MAX_RETRIES, generate_battery_report, retry_countdown
+from reports.tasks import MAX_RETRIES, generate_battery_reports, retry_countdown
 from tests.conftest import load_cases
+from vehicles.models import DiagnosticLog, ProcessingStatus, Vehicle
 
 HOT_IMBALANCED_WORN = {
     "cells": [
@@ -41,8 +41,9 @@ def eager_celery():
 
 
 @pytest.fixture
-def pending_log(fleet, ingest, make_log):
-    """A stored log whose report task has not run (on_commit never fires in a non-transactional test)."""
+def pending_log(fleet, ingest, make_log, monkeypatch):
+    """A stored log whose report task has not run (the test runs it)."""
+    monkeypatch.setattr("reports.dispatch.reports_enqueue", lambda log_ids: True)
 
     def _pending(**overrides: Any) -> DiagnosticLog:
         result = ingest(fleet, make_log(**overrides))
@@ -70,33 +71,34 @@ def _report_values(log_id: uuid.UUID) -> list[dict[str, Any]]:
     )
 
 
-def _state(log_id: uuid.UUID) -> tuple[str, int, str]:
-    return DiagnosticLog.objects.values_list("status", "attempts", "error").get(pk=log_id)
+def _state(log_id: uuid.UUID) -> tuple[str, int, str, int | None]:
+    return DiagnosticLog.objects.values_list("status", "attempts", "error", "claim_key").get(pk=log_id)
 
 
-def _run(log_id: Any):  # type: ignore[no-untyped-def]
-    return generate_battery_report.delay(str(log_id) if isinstance(log_id, uuid.UUID) else log_id)
+def _run(*ids: Any):  # type: ignore[no-untyped-def]
+    return generate_battery_reports.delay([str(log_id) if isinstance(log_id, uuid.UUID) else log_id for log_id in ids])
 
 
-class GenerateSpy:
-    """Stands in for reports.tasks.battery_report_generate: counts calls, raises queued errors, then calls through."""
+class ComputeSpy:
+    """Stands in for step 2 of a batch (reports.services._compute), after the real claim committed: counts
+    calls, raises queued errors, then calls through."""
 
     def __init__(self, real: Callable[..., Any]) -> None:
         self.real = real
         self.count = 0
         self.fail_with: list[BaseException] = []
 
-    def __call__(self, *, log_id: uuid.UUID) -> Any:
+    def __call__(self, **kwargs: Any) -> Any:
         self.count += 1
         if self.fail_with:
             raise self.fail_with.pop(0)
-        return self.real(log_id=log_id)
+        return self.real(**kwargs)
 
 
 @pytest.fixture
-def calls_to_generate(monkeypatch) -> GenerateSpy:
-    spy = GenerateSpy(tasks.battery_report_generate)
-    monkeypatch.setattr("reports.tasks.battery_report_generate", spy)
+def calls_to_compute(monkeypatch) -> ComputeSpy:
+    spy = ComputeSpy(services._compute)
+    monkeypatch.setattr(services, "_compute", spy)
     return spy
 
 
@@ -117,12 +119,12 @@ def test_task_creates_exactly_one_report_with_the_rules_values(pending_log):
     assert report.battery_soh == 74.63
     assert report.generated_at.utcoffset().total_seconds() == 0
     assert before - timedelta(seconds=5) <= report.generated_at <= datetime.now(UTC) + timedelta(seconds=5)
-    assert _state(log.id) == (ProcessingStatus.COMPLETED, 1, "")
+    assert _state(log.id) == (ProcessingStatus.COMPLETED, 1, "", None)
 
 
 @pytest.mark.parametrize("case", load_cases(), ids=lambda case: case["name"])
 @pytest.mark.django_db
-def test_task_report_matches_the_shared_sample_reports(fleet, ingest, case):
+def test_task_report_matches_the_shared_sample_reports(pending_log, fleet, ingest, case):
     log_id = ingest(fleet, case["log"]).log_id
 
     _run(log_id)
@@ -133,40 +135,27 @@ def test_task_report_matches_the_shared_sample_reports(fleet, ingest, case):
     assert report.battery_soh == case["expected"]["battery_soh"]
     assert report.anomalies == case["expected"]["anomalies"]
     assert report.diagnostics == case["expected"]["diagnostics"]
-    assert validate_log(case["log"])["cycle_count"] == log.cycle_count == case["expected"]["cycle_count"]
+    assert log.cycle_count == case["expected"]["cycle_count"]
 
 
 @pytest.mark.django_db
-def test_running_twice_leaves_one_unchanged_report(pending_log):
+def test_running_five_times_leaves_one_unchanged_report_and_one_counted_attempt(pending_log):
     log = pending_log()
     _run(log.id)
     first = BatteryReport.objects.values("battery_soh", "generated_at").get(log_id=log.id)
 
-    result = _run(log.id)
+    results = [_run(log.id) for _ in range(4)]
 
-    assert result.status == "SUCCESS"
+    assert [result.status for result in results] == ["SUCCESS"] * 4
     assert BatteryReport.objects.count() == 1
     assert BatteryReport.objects.values("battery_soh", "generated_at").get(log_id=log.id) == first
-    assert _state(log.id) == (ProcessingStatus.COMPLETED, 1, "")
-
-
-@pytest.mark.django_db
-def test_running_five_times_leaves_one_report_and_one_counted_attempt(pending_log):
-    log = pending_log()
-
-    results = [_run(log.id) for _ in range(5)]
-
-    assert [result.status for result in results] == ["SUCCESS"] * 5
-    assert _report_values(log.id) == [_expected(log)]
-    assert BatteryReport.objects.count() == 1
-    # Attempts count the runs that processed the log; runs after completion are no-ops.
-    assert _state(log.id) == (ProcessingStatus.COMPLETED, 1, "")
+    # Attempts count the claims; runs after completion claim nothing.
+    assert _state(log.id) == (ProcessingStatus.COMPLETED, 1, "", None)
 
 
 @pytest.mark.django_db(transaction=True)
-def test_five_concurrent_runs_leave_exactly_one_report(fleet, ingest, make_log, monkeypatch):
-    monkeypatch.setattr("diagnostics.services.enqueue_reports", lambda log_ids: None)  # the test runs the task
-    log = DiagnosticLog.objects.get(pk=ingest(fleet, make_log(**HOT_IMBALANCED_WORN)).log_id)
+def test_five_concurrent_runs_leave_exactly_one_report_and_one_attempt(pending_log):
+    log = pending_log(**HOT_IMBALANCED_WORN)
     barrier = threading.Barrier(5)
     statuses: list[str] = []
 
@@ -186,105 +175,127 @@ def test_five_concurrent_runs_leave_exactly_one_report(fleet, ingest, make_log, 
     assert statuses == ["SUCCESS"] * 5
     assert _report_values(log.id) == [_expected(log)]
     assert BatteryReport.objects.count() == 1
-    status, attempts, error = _state(log.id)
-    assert (status, error) == (ProcessingStatus.COMPLETED, "")
-    assert 1 <= attempts <= 5
+    # A live claim is never taken by another run: the log is claimed once.
+    assert _state(log.id) == (ProcessingStatus.COMPLETED, 1, "", None)
 
 
 # --------------------------------------------------------------------------- ids that lead nowhere
 
 
 @pytest.mark.django_db
-def test_unknown_log_id_is_a_no_op(pending_log):
+def test_unknown_log_id_claims_nothing_but_the_backlog(pending_log):
     log = pending_log()
-    unknown = uuid.uuid4()
 
-    result = _run(unknown)
-    direct = generate_battery_report(str(unknown))  # called in-process: no exception either
+    result = _run(uuid.uuid4())
 
-    assert (result.status, result.result, direct) == ("SUCCESS", None, None)
-    assert BatteryReport.objects.count() == 0
+    # The task tops its batch up with pending logs: the stored one gets its report.
+    assert (result.status, result.result) == ("SUCCESS", None)
     assert list(DiagnosticLog.objects.values_list("id", flat=True)) == [log.id]
-    assert _state(log.id) == (ProcessingStatus.PENDING, 0, "")
+    assert _state(log.id) == (ProcessingStatus.COMPLETED, 1, "", None)
 
 
-@pytest.mark.parametrize("bad_id", ["not-a-uuid", "", "123", "1234567890abcdef1234567890abcdeg", None, 42, ["x"]])
+@pytest.mark.parametrize("bad", ["not-a-uuid", "", "123", "1234567890abcdef1234567890abcdeg", None, 42, ["x"]])
 @pytest.mark.django_db
-def test_malformed_log_id_is_a_no_op(pending_log, bad_id):
-    log = pending_log()
-
-    result = _run(bad_id)
+def test_malformed_log_ids_are_dropped(fleet, bad):
+    result = _run(bad)
 
     assert (result.status, result.result) == ("SUCCESS", None)
-    assert generate_battery_report(bad_id) is None
+    assert generate_battery_reports(bad) is None  # a bare value instead of a list, called in-process
     assert BatteryReport.objects.count() == 0
-    assert _state(log.id) == (ProcessingStatus.PENDING, 0, "")
 
 
-# --------------------------------------------------------------------------- failures
+# --------------------------------------------------------------------------- transient errors: retries
 
 
 @pytest.mark.parametrize("error", [OperationalError, InterfaceError])
 @pytest.mark.django_db
-def test_transient_database_error_is_retried_and_ends_with_one_report(pending_log, calls_to_generate, error):
+def test_transient_database_error_is_retried_and_ends_with_one_report(pending_log, calls_to_compute, error):
     log = pending_log()
-    calls_to_generate.fail_with = [error("server closed the connection unexpectedly"), error("connection refused")]
+    calls_to_compute.fail_with = [error("server closed the connection unexpectedly"), error("connection refused")]
 
     result = _run(log.id)
 
     assert result.status == "SUCCESS"
-    assert calls_to_generate.count == 3
+    assert calls_to_compute.count == 3
     assert _report_values(log.id) == [_expected(log)]
-    assert _state(log.id) == (ProcessingStatus.COMPLETED, 3, "")
+    # Each run claimed the log again (its claim lock was released on the error): three attempts.
+    assert _state(log.id) == (ProcessingStatus.COMPLETED, 3, "", None)
+
+
+@pytest.mark.django_db
+def test_a_transient_error_leaves_the_claim_abandoned_so_the_retry_takes_the_log_again(pending_log, calls_to_compute):
+    log = pending_log()
+    calls_to_compute.fail_with = [OperationalError("down")]
+    seen: list[tuple[str, int, str, int | None]] = []
+    real = calls_to_compute.real
+
+    def look_then_compute(**kwargs: Any) -> Any:
+        seen.append(_state(log.id))
+        return real(**kwargs)
+
+    calls_to_compute.real = look_then_compute
+
+    _run(log.id)
+
+    status, attempts, _, key = seen[0]  # the retry, after the failed first run
+    assert (status, attempts) == (ProcessingStatus.PROCESSING, 2)
+    assert key is not None
+    assert _state(log.id) == (ProcessingStatus.COMPLETED, 2, "", None)
 
 
 @pytest.mark.django_db
 def test_transient_errors_are_retried_at_most_max_retries_times_then_left_for_the_sweeper(
-    pending_log, calls_to_generate
+    pending_log, calls_to_compute
 ):
     log = pending_log()
-    calls_to_generate.fail_with = [OperationalError(f"down {n}") for n in range(MAX_RETRIES + 5)]
+    calls_to_compute.fail_with = [OperationalError(f"down {n}") for n in range(MAX_RETRIES + 5)]
 
     _run(log.id)
 
-    assert calls_to_generate.count == MAX_RETRIES + 1
+    assert calls_to_compute.count == MAX_RETRIES + 1
     assert BatteryReport.objects.count() == 0
-    # Not a verdict on the data: the log stays in flight, with no reason recorded, for the sweeper.
-    assert _state(log.id) == (ProcessingStatus.PROCESSING, MAX_RETRIES + 1, "")
+    # Not a verdict on the data: the log stays claimed with no reason recorded, its claim abandoned.
+    status, attempts, error, _ = _state(log.id)
+    assert (status, attempts, error) == (ProcessingStatus.PROCESSING, MAX_RETRIES + 1, "")
+    assert services.claims_abandoned_release() == [log.id]
+
+
+def test_every_retry_countdown_is_below_the_visibility_timeout(eager_celery):
+    visibility_timeout = eager_celery.conf.broker_transport_options["visibility_timeout"]
+
+    for retries in range(MAX_RETRIES + 1):
+        base = min(2**retries, tasks.RETRY_BACKOFF_MAX_S)
+        for _ in range(200):  # the countdown has jitter
+            countdown = retry_countdown(retries)
+            assert base / 2 <= countdown <= base
+            assert countdown < visibility_timeout
+
+
+# --------------------------------------------------------------------------- terminal failures
 
 
 @pytest.mark.django_db
-def test_a_log_that_used_every_attempt_is_marked_failed_without_running_the_rules(pending_log, calls_to_generate):
+def test_a_log_that_used_every_attempt_is_marked_failed_without_running_the_rules(pending_log, monkeypatch):
     log = pending_log()
     DiagnosticLog.objects.filter(pk=log.id).update(attempts=tasks.MAX_ATTEMPTS)
+    evaluated: list[Any] = []
+    monkeypatch.setattr(services, "evaluate", lambda snapshot: evaluated.append(snapshot))
 
     result = _run(log.id)
 
     assert result.status == "SUCCESS"
-    assert calls_to_generate.count == 0
+    assert evaluated == []
     assert BatteryReport.objects.count() == 0
     assert _state(log.id) == (
         ProcessingStatus.FAILED,
         tasks.MAX_ATTEMPTS + 1,
         f"Gave up after {tasks.MAX_ATTEMPTS} attempts.",
+        None,
     )
 
 
 @pytest.mark.django_db
-def test_non_transient_error_marks_the_log_failed_keeps_the_reason_and_is_not_retried(pending_log, calls_to_generate):
-    log = pending_log()
-    calls_to_generate.fail_with = [ValueError("cell 3 is nonsense"), ValueError("must not be reached")]
-
-    result = _run(log.id)
-
-    assert result.status == "SUCCESS"  # handled: the queue flows on
-    assert calls_to_generate.count == 1
-    assert BatteryReport.objects.count() == 0
-    assert _state(log.id) == (ProcessingStatus.FAILED, 1, "ValueError: cell 3 is nonsense")
-
-
-@pytest.mark.django_db
-def test_a_log_the_rules_cannot_process_fails_with_the_rules_reason(fleet):
+def test_a_log_the_rules_cannot_process_fails_with_the_rules_reason_and_is_not_retried(fleet):
     vehicle = Vehicle.objects.create(vehicle_id="EV-BROKEN", fleet=fleet)
     log = DiagnosticLog.objects.create(
         vehicle=vehicle,
@@ -296,57 +307,39 @@ def test_a_log_the_rules_cannot_process_fails_with_the_rules_reason(fleet):
     )
 
     result = _run(log.id)
+    again = _run(log.id)  # a redelivery: the failed log is terminal
 
-    assert result.status == "SUCCESS"
+    assert (result.status, again.status) == ("SUCCESS", "SUCCESS")
     assert BatteryReport.objects.count() == 0
     assert _state(log.id) == (
         ProcessingStatus.FAILED,
         1,
         "ValueError: a battery snapshot needs at least one cell; got an empty cell list",
+        None,
     )
 
 
 @pytest.mark.django_db
-def test_a_failed_log_is_terminal_a_redelivery_does_not_run_it_again(pending_log, calls_to_generate):
-    log = pending_log()
-    calls_to_generate.fail_with = [ValueError("bad data")]
-    _run(log.id)
-
-    result = _run(log.id)
-
-    assert result.status == "SUCCESS"
-    assert calls_to_generate.count == 1
-    assert BatteryReport.objects.count() == 0
-    assert _state(log.id) == (ProcessingStatus.FAILED, 1, "ValueError: bad data")
-
-
-@pytest.mark.django_db
-def test_a_failing_redelivery_does_not_undo_a_completed_report(pending_log, calls_to_generate):
+def test_a_redelivery_does_not_undo_a_completed_report(pending_log, monkeypatch):
     log = pending_log()
     _run(log.id)
-    calls_to_generate.fail_with = [ValueError("late redelivery")]
+    monkeypatch.setattr(services, "evaluate", lambda snapshot: (_ for _ in ()).throw(ValueError("late redelivery")))
 
     _run(log.id)
 
     assert _report_values(log.id) == [_expected(log)]
-    assert _state(log.id) == (ProcessingStatus.COMPLETED, 1, "")
+    assert _state(log.id) == (ProcessingStatus.COMPLETED, 1, "", None)
 
 
 # --------------------------------------------------------------------------- configuration
 
 
 def test_task_options():
-    assert generate_battery_report.name == "reports.generate_battery_report"
-    assert generate_battery_report.acks_late is True
-    assert generate_battery_report.max_retries == MAX_RETRIES
     from config.celery import app
 
-    registered = app.tasks["reports.generate_battery_report"]
-    assert (registered.name, registered.acks_late, registered.max_retries) == (
-        "reports.generate_battery_report",
-        True,
-        MAX_RETRIES,
-    )
+    for task in (generate_battery_reports, app.tasks["reports.generate_battery_reports"]):
+        assert (task.name, task.acks_late, task.max_retries) == ("reports.generate_battery_reports", True, MAX_RETRIES)
+    assert "reports.generate_battery_report" not in app.tasks  # the single-log task is gone
 
 
 def test_celery_app_configuration(eager_celery):
@@ -359,14 +352,3 @@ def test_celery_app_configuration(eager_celery):
     assert conf.task_reject_on_worker_lost is True
     assert conf.worker_prefetch_multiplier == 1
     assert conf.task_time_limit < conf.broker_transport_options["visibility_timeout"]
-
-
-def test_every_retry_countdown_is_below_the_visibility_timeout(eager_celery):
-    visibility_timeout = eager_celery.conf.broker_transport_options["visibility_timeout"]
-
-    for retries in range(MAX_RETRIES + 1):
-        base = min(2**retries, tasks.RETRY_BACKOFF_MAX_S)
-        for _ in range(200):  # the countdown has jitter
-            countdown = retry_countdown(retries)
-            assert base / 2 <= countdown <= base
-            assert countdown < visibility_timeout

@@ -7,10 +7,10 @@ import kombu.exceptions
 import pytest
 from django.utils import timezone
 
-from diagnostics.models import DiagnosticLog, ProcessingStatus
+from reports.dispatch import stale_logs_requeue
 from reports.models import BatteryReport
-from reports.services import stale_logs_requeue
 from reports.tasks import sweep_stale_logs
+from vehicles.models import DiagnosticLog, ProcessingStatus
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the sweeper publishes after its commit
 
@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db(transaction=True)  # the sweeper publishes af
 def enqueued(monkeypatch) -> list[Any]:
     """Every log id handed to the broker."""
     calls: list[Any] = []
-    monkeypatch.setattr("diagnostics.services.enqueue_reports", calls.extend)
+    monkeypatch.setattr("reports.dispatch.reports_enqueue", calls.extend)
     return calls
 
 
@@ -83,7 +83,7 @@ def test_sweep_task_returns_the_number_requeued(logs_in_every_state, enqueued, s
 
 
 def test_a_publish_failing_during_a_sweep_does_not_stop_the_others(logs_in_every_state, monkeypatch):
-    monkeypatch.setattr("reports.services.SWEEP_BATCH", 1)  # one batch task per log
+    monkeypatch.setattr("reports.dispatch.SWEEP_BATCH", 1)  # one batch task per log
     published: list[Any] = []
 
     def first_publish_fails(log_ids):  # type: ignore[no-untyped-def]
@@ -92,7 +92,7 @@ def test_a_publish_failing_during_a_sweep_does_not_stop_the_others(logs_in_every
             raise kombu.exceptions.OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
         published.append(("ok", log_ids))
 
-    monkeypatch.setattr("diagnostics.services.enqueue_reports", first_publish_fails)
+    monkeypatch.setattr("reports.dispatch.reports_enqueue", first_publish_fails)
 
     requeued = stale_logs_requeue(older_than_s=120)
 
@@ -104,14 +104,14 @@ def test_a_publish_failing_during_a_sweep_does_not_stop_the_others(logs_in_every
 def test_while_tasks_wait_in_the_queue_only_stuck_processing_logs_are_requeued(
     logs_in_every_state, enqueued, monkeypatch
 ):
-    monkeypatch.setattr("reports.services.report_queue_depth", lambda: 25)
+    monkeypatch.setattr("reports.dispatch.report_queue_depth", lambda: 25)
 
     assert stale_logs_requeue(older_than_s=120) == [logs_in_every_state["stale_processing"]]
     assert enqueued == [logs_in_every_state["stale_processing"]]
 
 
 def test_with_the_broker_down_nothing_is_requeued(logs_in_every_state, enqueued, monkeypatch):
-    monkeypatch.setattr("reports.services.report_queue_depth", lambda: None)
+    monkeypatch.setattr("reports.dispatch.report_queue_depth", lambda: None)
 
     assert stale_logs_requeue(older_than_s=120) == []
     assert enqueued == []
@@ -120,7 +120,7 @@ def test_with_the_broker_down_nothing_is_requeued(logs_in_every_state, enqueued,
 
 
 def test_a_swept_log_gets_its_report(fleet, ingest, make_log, monkeypatch):
-    monkeypatch.setattr("diagnostics.services.enqueue_reports", lambda log_ids: None)  # the publish was lost
+    monkeypatch.setattr("reports.dispatch.reports_enqueue", lambda log_ids: None)  # the publish was lost
     log_id = ingest(fleet, make_log()).log_id
     DiagnosticLog.objects.filter(pk=log_id).update(status_changed_at=timezone.now() - timedelta(hours=1))
     monkeypatch.undo()  # the broker is back; Celery is eager in these tests

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import DatabaseError, close_old_connections, connection
 
-from reports.services import stale_logs_requeue
+from reports.dispatch import stale_logs_requeue
 
 logger = logging.getLogger(__name__)
 

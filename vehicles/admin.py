@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from diagnostics.models import DiagnosticLog, Vehicle
+from vehicles.models import DiagnosticLog, Vehicle
 
 
 @admin.register(Vehicle)

@@ -1,3 +1,8 @@
+"""The vehicles and what they sent: the registry, and the diagnostic logs with each log's report-processing state.
+
+The tables keep the names they had when these models lived in the diagnostics app.
+"""
+
 import uuid
 
 from django.contrib.postgres.indexes import GinIndex
@@ -11,6 +16,9 @@ class Vehicle(models.Model):
     vehicle_id = models.CharField(max_length=64, unique=True)
     fleet = models.ForeignKey("fleets.Fleet", on_delete=models.PROTECT, related_name="vehicles")
     created_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        db_table = "diagnostics_vehicle"
 
     def __str__(self) -> str:
         return self.vehicle_id
@@ -42,8 +50,12 @@ class DiagnosticLog(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     error = models.TextField(blank=True, default="")
     status_changed_at = models.DateTimeField(db_default=Now())
+    # While `processing`: the key of the PostgreSQL advisory lock that the claiming report batch holds
+    # (reports.services). A free lock means the claim was abandoned; NULL in every other status.
+    claim_key = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
+        db_table = "diagnostics_diagnosticlog"
         constraints = [
             models.UniqueConstraint(fields=["vehicle", "timestamp"], name="diagnosticlog_vehicle_timestamp_uniq"),
         ]
