@@ -32,7 +32,7 @@ Public API (import from the submodules):
 ``tests.support.ledger``
     ``Ledger(base_url, token, logs, retry_for_s=, backoff_cap_s=, request_timeout_s=)``: posts logs like
     vehicles (retries on connection errors, 5xx, 429) and records every answer. ``burst(n)``,
-    ``start()``/``stop()``, ``post_until(predicate, timeout)``, ``run_at_rate(rate, duration_s,
+    ``start()``/``stop()``/``wait_done()``, ``run_at_rate(rate, duration_s,
     max_in_flight=, on_tick=)`` (open loop), ``abort()``; views ``snapshot()``, ``accepted()``,
     ``attempts(since, until)``, ``summary()``. ``Prober`` GETs a path on a timer.
 

@@ -27,6 +27,7 @@ from typing import Any
 import psycopg2
 
 from tests.support.ledger import Ledger
+from tests.support.waiting import wait_until
 
 LOG_TABLE = "diagnostics_diagnosticlog"
 VEHICLE_TABLE = "diagnostics_vehicle"
@@ -111,14 +112,11 @@ class Checker:
 
     def wait_settled(self, bound_s: float, since: float) -> float | None:
         """Wait until no stored log is pending/processing; the seconds from `since`, or None after the bound."""
-        deadline = since + bound_s
-        while True:
-            left = self.unsettled()
-            if left == []:
-                return time.monotonic() - since
-            if time.monotonic() > deadline:
-                return None
-            time.sleep(0.1)
+        try:
+            wait_until(lambda: self.unsettled() == [], max(0.0, since + bound_s - time.monotonic()), 0.1, "settled")
+        except TimeoutError:
+            return None
+        return time.monotonic() - since
 
     def attempts_histogram(self) -> dict[int, int]:
         return dict(sorted(self._query(f"SELECT attempts, count(*) FROM {LOG_TABLE} GROUP BY attempts")))

@@ -256,11 +256,14 @@ class PrivateRedis:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        deadline = time.monotonic() + timeout
-        while not self.ping():
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"redis-server on port {self.port} did not start:\n{tail(self.log_path)}")
-            time.sleep(0.05)
+        proc = self.proc
+
+        def up() -> bool:
+            if proc.poll() is not None:
+                raise RuntimeError(f"redis-server on port {self.port} exited:\n{tail(self.log_path)}")
+            return self.ping()
+
+        wait_until(up, timeout, 0.05, f"redis-server on port {self.port}")
 
     def stop(self) -> None:
         """Shut the server down (SIGTERM); nothing is persisted, so a restart starts empty."""

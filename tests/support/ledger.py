@@ -6,7 +6,7 @@ for a bounded time. Every attempt is recorded: when it started, how long it took
 exception class for a connection error), Retry-After and the error body's code. The checker compares
 this ledger with the database.
 
-Three ways to post: burst(n) (as fast as a few clients can), start()/stop() or post_until() (a few
+Three ways to post: burst(n) (as fast as a few clients can), start()/stop() and wait_done() (a few
 clients with a pause, in the background), run_at_rate() (open loop: log k leaves at t0 + k / rate,
 whatever the server does, with a bounded number in flight; the soak).
 """
@@ -235,16 +235,6 @@ class Ledger:
         for thread in workers:
             thread.join(180)
         assert not any(thread.is_alive() for thread in workers), "burst did not finish in 180 s"
-
-    def post_until(self, predicate, timeout: float, threads: int = 3, pause_s: float = 0.05) -> None:  # type: ignore[no-untyped-def]
-        """Post in the background until predicate() holds (checked every 50 ms) or timeout; then stop."""
-        self.start(threads=threads, pause_s=pause_s)
-        deadline = time.monotonic() + timeout
-        try:
-            while not predicate() and time.monotonic() < deadline:
-                time.sleep(0.05)
-        finally:
-            self.stop()
 
     def run_at_rate(self, rate: float, duration_s: float, *, max_in_flight: int = 64, on_tick=None) -> dict[str, float]:  # type: ignore[no-untyped-def]
         """Open loop: post log k at t0 + k / rate for `duration_s`, at most `max_in_flight` logs in flight

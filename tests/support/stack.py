@@ -348,6 +348,11 @@ class Stack:
             result[name] = round(total, 1)
         return result
 
+    def web_worker_pids(self) -> list[int]:
+        """granian's worker processes."""
+        assert self.web is not None
+        return [proc.pid for proc in psutil.Process(self.web.pid).children()]
+
     def signal_web_workers(self, sig: int = signal.SIGKILL) -> list[int]:
         """Send `sig` to granian's worker processes (granian respawns them)."""
         assert self.web is not None
