@@ -268,6 +268,8 @@ def test_kill_whole_worker_mid_batch_recovers_without_the_sweeper(stack: Stack, 
     unfinished = {log_id for log_id, row in at_kill.items() if row.status != "completed"}
     claimed = {log_id for log_id, row in at_kill.items() if row.status == "processing"}
     stack.start_worker()
+    new_worker_ready_s = time.monotonic() - stack.worker_started_at[-1]
+    queued_at_ready = stack.queue_length()  # the worker-start recovery task waits behind these
     new_worker_wall = time.time() - (time.monotonic() - stack.worker_started_at[-1])
     ledger.wait_done(timeout=300)
     posted_at = time.monotonic()
@@ -285,6 +287,8 @@ def test_kill_whole_worker_mid_batch_recovers_without_the_sweeper(stack: Stack, 
         claimed_at_kill=len(claimed),
         unfinished_at_kill=len(unfinished),
         reclaimed=sum(1 for log_id in claimed if rows.get(log_id) and rows[log_id].attempts == 2),
+        new_worker_ready_after_s=round(new_worker_ready_s, 2),
+        tasks_queued_when_new_worker_ready=queued_at_ready,
         recovery_after_new_worker_start_s=recovery_s,
         recovery_promise_s=WORKER_CRASH_RECOVERY_S,
         **ledger.summary(),
@@ -371,21 +375,30 @@ def test_broker_flushed_with_tasks_queued(stack: Stack, card: Card) -> None:
     ledger = stack.ledger(fleet("EV-FLUSH"))
     ledger.burst(6, threads=2)
     stack.stop_worker()
+    warm = len(ledger.snapshot())
     ledger.burst(40, threads=4)
+    # The web workers publish off the request, in batches: wait until every accepted log is in a queued
+    # task, or a publish landing after the flush would bring the logs back instead of the sweeper.
+    accepted = {record.log_id for record in ledger.snapshot()[warm:] if record.accepted}
+    wait_until(lambda: accepted <= set(stack.queued_log_ids()), 30, 0.05, "every log's task queued")
     queued = stack.queue_length()
+    swept_before = stack.sweeper_requeued()
     stack.redis.flushall()
     flushed_at = time.monotonic()
     left = stack.queue_length()
     stack.start_worker()
     # Nothing else is posted until the sweeper has re-enqueued the flushed logs: a later task would top
     # its batch up with them and hide whether the sweeper works.
-    swept_after_s = wait_until(lambda: stack.sweeper_requeued() > 0, RECOVERY_BOUND_S, 0.1, "a sweeper re-enqueue")
+    swept_after_s = wait_until(
+        lambda: stack.sweeper_requeued() > swept_before, RECOVERY_BOUND_S, 0.1, "a sweeper re-enqueue after the flush"
+    )
     ledger.burst(10, threads=2)  # traffic after the flush goes through as usual
 
     verify(card, ledger, stack.checker, recovery_since=flushed_at, recovery_bound_s=RECOVERY_BOUND_S)
     card.add(
         queued_before_flush=queued,
         queued_after_flush=left,
+        sweeper_requeued_before_flush=swept_before,
         sweeper_first_requeue_after_s=round(swept_after_s, 1),
         **ledger.summary(),
     )

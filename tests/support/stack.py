@@ -9,6 +9,8 @@ to them (kill, stop, flush, hold a table) is here too, so that a scenario reads 
 
 from __future__ import annotations
 
+import base64
+import json
 import re
 import secrets
 import signal
@@ -266,6 +268,19 @@ class Stack:
             return self.vhost.queue_length(self.queue)
         assert self.redis is not None
         return self.redis.queue_length(self.queue)
+
+    def queued_log_ids(self) -> list[str]:
+        """The log ids in the report tasks waiting in the stack's Redis queue (Celery message protocol 2:
+        the body is base64 JSON [args, kwargs, embed], args = [log_ids]). Redis only."""
+        assert self.vhost is None, "queued_log_ids reads the Redis list"
+        assert self.redis is not None
+        ids: list[str] = []
+        for raw in self.redis.client().lrange(self.queue, 0, -1):
+            message = json.loads(raw)
+            body = json.loads(base64.b64decode(message["body"]))
+            if message["headers"].get("task") == "reports.generate_battery_reports":
+                ids.extend(body[0][0])
+        return ids
 
     def sweeper_requeued(self) -> int:
         """Logs the sweeper re-enqueued so far (it prints one line per sweep)."""
