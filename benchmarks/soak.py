@@ -65,9 +65,9 @@ def percentile(values: list[float], pct: float) -> float | None:
     return ordered[min(len(ordered), max(1, math.ceil(pct / 100 * len(ordered)))) - 1]
 
 
-def spread(values: list[float], scale: float, unit: str) -> str:
+def spread(values: list[float], scale: float, unit: str, digits: int = 1) -> str:
     marks = {name: percentile(values, pct) for name, pct in (("p50", 50), ("p90", 90), ("p99", 99), ("max", 100))}
-    return ", ".join(f"{name} {v * scale:.1f} {unit}" for name, v in marks.items() if v is not None) + (
+    return ", ".join(f"{name} {v * scale:.{digits}f} {unit}" for name, v in marks.items() if v is not None) + (
         f" ({len(values)})"
     )
 
@@ -189,9 +189,10 @@ def run(args: argparse.Namespace, workdir: Path, command: str) -> int:
             ),
             **sent,
             post_latency=spread(latencies, 1000, "ms"),
-            post_to_report=spread(to_report, 1, "s"),
+            post_to_report=spread(to_report, 1, "s", digits=2),
             worker_restart=restart or "none",
             sweeper_requeued=stack.sweeper_requeued(),
+            # The worker's figure is the live worker's: a restarted worker's CPU left with it.
             cpu_seconds={**stack.cpu_seconds(), "client": round(time.process_time() - cpu_start, 1)},
         )
         if len(rows) != len(ledger.accepted()):

@@ -1,5 +1,5 @@
 """The recovery bound of every fault run: one fixed figure, derived from documented settings, never from a
-measurement of the run itself (docs/reliability.md, "The fault suite's recovery bound").
+measurement of the run itself (docs/reliability.md, §2.1 "The fault suite and its recovery bound").
 
 Counted from the moment the fault is cleared (the broker or the database back, a worker started again),
 a log whose task was lost has its report within:
