@@ -1,5 +1,9 @@
 from django.db import models
 
+# The version label of the reports computed before profiles and data-quality flags existed: the §2 rules,
+# which are the nmc profile exactly, with no data-quality check (docs/analytics.md).
+PRE_PROFILE_RULES_VERSION = "2025.10.0"
+
 
 class BatteryReport(models.Model):
     """The health report of one diagnostic log; exactly one per log (the log is the primary key).
@@ -16,6 +20,15 @@ class BatteryReport(models.Model):
     anomaly_details = models.JSONField(default=list)
     diagnostics = models.JSONField(default=dict)
     generated_at = models.DateTimeField()
+    # What produced it, so that an old report stays explainable after thresholds change: the vehicle's
+    # battery profile and the rules' version at the time, and the data-quality flags of its log.
+    profile = models.CharField(max_length=16, default="nmc", db_default="nmc")
+    rules_version = models.CharField(
+        max_length=32, default=PRE_PROFILE_RULES_VERSION, db_default=PRE_PROFILE_RULES_VERSION
+    )
+    data_quality = models.JSONField(
+        default=dict, db_default=models.Value({"flags": []}, output_field=models.JSONField())
+    )
 
     def __str__(self) -> str:
         return f"report {self.log_id}: SoH {self.battery_soh}%"

@@ -5,16 +5,21 @@ import logging
 import secrets
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.db import DatabaseError, connection, transaction
 
+from analytics.domain.profiles import RULES_VERSION, profile_get
+from analytics.domain.quality import data_quality_flags
 from reports.health import BatterySnapshot, evaluate
 from reports.models import BatteryReport
-from vehicles.models import DiagnosticLog, ProcessingStatus
+from vehicles.models import DiagnosticLog, ProcessingStatus, Vehicle
+from vehicles.services import CompletedReport, vehicle_summaries_update
 
 logger = logging.getLogger(__name__)
 _REPORT_TABLE = BatteryReport._meta.db_table
 _LOG_TABLE = DiagnosticLog._meta.db_table
+_VEHICLE_TABLE = Vehicle._meta.db_table
 
 
 @dataclass(frozen=True)
@@ -140,18 +145,19 @@ def _compute(*, ids: list[str], claimed: list[tuple[uuid.UUID, int]], key: int, 
         log_id: f"Gave up after {max_attempts} attempts." for log_id, attempts in claimed if attempts > max_attempts
     }
     to_compute = [str(log_id) for log_id, attempts in claimed if attempts <= max_attempts]
-    reports: list[tuple[str, float, str, str, str]] = []
+    reports: list[tuple[str, float, str, str, str, str, str, str]] = []
+    summaries: list[CompletedReport] = []
     with transaction.atomic(), connection.cursor() as cursor:
-        rows: list[tuple[uuid.UUID, object, int, float, float]] = []
+        rows: list[tuple[uuid.UUID, object, int, float, float, datetime, datetime, str]] = []
         if to_compute:
             cursor.execute(
-                "SELECT id, cells, cycle_count, nominal_capacity_kwh, current_capacity_kwh "
-                f"FROM {_LOG_TABLE} WHERE id = ANY(%s::uuid[]) AND status = %s AND claim_key = %s "
-                "ORDER BY id FOR UPDATE",
+                "SELECT l.id, l.cells, l.cycle_count, l.nominal_capacity_kwh, l.current_capacity_kwh, l.timestamp, "
+                f"l.received_at, v.profile FROM {_LOG_TABLE} AS l JOIN {_VEHICLE_TABLE} AS v ON v.id = l.vehicle_id "
+                "WHERE l.id = ANY(%s::uuid[]) AND l.status = %s AND l.claim_key = %s ORDER BY l.id FOR UPDATE OF l",
                 [to_compute, ProcessingStatus.PROCESSING, key],
             )
             rows = cursor.fetchall()
-        for log_id, cells, cycle_count, nominal, current in rows:
+        for log_id, cells, cycle_count, nominal, current, timestamp, received_at, profile_name in rows:
             try:
                 log = {
                     "cells": json.loads(cells) if isinstance(cells, str) else cells,
@@ -159,10 +165,30 @@ def _compute(*, ids: list[str], claimed: list[tuple[uuid.UUID, int]], key: int, 
                     "nominal_capacity_kwh": nominal,
                     "current_capacity_kwh": current,
                 }
-                report = evaluate(BatterySnapshot.from_mapping(log)).as_dict()
+                profile = profile_get(profile_name)
+                snapshot = BatterySnapshot.from_mapping(log)
+                report = evaluate(snapshot, profile).as_dict()
+                flags = data_quality_flags(
+                    timestamp=timestamp,
+                    received_at=received_at,
+                    voltages=[cell.voltage for cell in snapshot.cells],
+                    temperatures=[cell.temperature for cell in snapshot.cells],
+                    nominal_capacity_kwh=nominal,
+                    current_capacity_kwh=current,
+                    profile=profile,
+                )
             except Exception as exc:  # bad data: terminal for this log, never for its neighbours
                 failed[log_id] = f"{type(exc).__name__}: {exc}"
                 continue
+            summaries.append(
+                CompletedReport(
+                    log_id=log_id,
+                    battery_soh=report["battery_soh"],
+                    cycle_count=cycle_count,
+                    anomalies=report["anomalies"],
+                    anomaly_codes=[detail["code"] for detail in report["anomaly_details"]],
+                )
+            )
             reports.append(
                 (
                     str(log_id),
@@ -170,6 +196,9 @@ def _compute(*, ids: list[str], claimed: list[tuple[uuid.UUID, int]], key: int, 
                     json.dumps(report["anomalies"]),
                     json.dumps(report["anomaly_details"], ensure_ascii=False),
                     json.dumps(report["diagnostics"]),
+                    profile.name,
+                    RULES_VERSION,
+                    json.dumps({"flags": flags}),
                 )
             )
         done = [row[0] for row in reports]
@@ -177,10 +206,13 @@ def _compute(*, ids: list[str], claimed: list[tuple[uuid.UUID, int]], key: int, 
             columns = list(zip(*reports, strict=True))
             cursor.execute(
                 f"INSERT INTO {_REPORT_TABLE} "
-                "(log_id, battery_soh, anomalies, anomaly_details, diagnostics, generated_at) "
-                "SELECT r.log_id, r.soh, r.anomalies, r.details, r.diagnostics, now() FROM unnest("
-                "%s::uuid[], %s::float8[], %s::jsonb[], %s::jsonb[], %s::jsonb[]"
-                ") AS r(log_id, soh, anomalies, details, diagnostics) ON CONFLICT (log_id) DO NOTHING",
+                "(log_id, battery_soh, anomalies, anomaly_details, diagnostics, profile, rules_version, data_quality, "
+                "generated_at) "
+                "SELECT r.log_id, r.soh, r.anomalies, r.details, r.diagnostics, r.profile, r.rules_version, r.quality, "
+                "now() FROM unnest("
+                "%s::uuid[], %s::float8[], %s::jsonb[], %s::jsonb[], %s::jsonb[], %s::text[], %s::text[], %s::jsonb[]"
+                ") AS r(log_id, soh, anomalies, details, diagnostics, profile, rules_version, quality) "
+                "ON CONFLICT (log_id) DO NOTHING",
                 [list(column) for column in columns],
             )
             cursor.execute(
@@ -200,6 +232,7 @@ def _compute(*, ids: list[str], claimed: list[tuple[uuid.UUID, int]], key: int, 
                     ProcessingStatus.COMPLETED,
                 ],
             )
+        vehicle_summaries_update(processed=[*map(uuid.UUID, done), *failed], completed=summaries)
     return BatchOutcome(
         completed=tuple(uuid.UUID(log_id) for log_id in done),
         failed=failed,

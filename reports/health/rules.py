@@ -30,6 +30,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from analytics.domain.profiles import DEFAULT_PROFILE, NMC, BatteryProfile
+
 __all__ = [
     "ANOMALY_MESSAGES",
     "LOW_SOH_CODE",
@@ -64,11 +66,11 @@ __all__ = [
 # --------------------------------------------------------------------------- constants
 
 #: A pack is imbalanced when max - min cell voltage is strictly above this (mV, after rounding to 3 decimals).
-VOLTAGE_IMBALANCE_THRESHOLD_MV: float = 50.0
+VOLTAGE_IMBALANCE_THRESHOLD_MV: float = NMC.voltage_imbalance_threshold_mv
 #: A cell overheats when its temperature is strictly above this (°C).
-OVERHEAT_THRESHOLD_C: float = 45.0
+OVERHEAT_THRESHOLD_C: float = NMC.overheat_threshold_c
 #: A pack has a low state of health when its SoH is strictly below this (%, after rounding to 6 decimals).
-LOW_SOH_THRESHOLD_PCT: float = 80.0
+LOW_SOH_THRESHOLD_PCT: float = NMC.low_soh_threshold_pct
 #: The reported ``battery_soh`` never exceeds this (%).
 SOH_CAP_PCT: float = 100.0
 
@@ -271,13 +273,13 @@ def battery_soh(nominal_kwh: float, current_kwh: float) -> float:
     return _round(min(state_of_health_pct(nominal_kwh, current_kwh), SOH_CAP_PCT), _SOH_DECIMALS)
 
 
-def is_low_soh(nominal_kwh: float, current_kwh: float) -> bool:
+def is_low_soh(nominal_kwh: float, current_kwh: float, threshold_pct: float = LOW_SOH_THRESHOLD_PCT) -> bool:
     """Whether the pack has a low state of health.
 
     Rule: ``round(current_kwh / nominal_kwh * 100, 6) < 80`` (%). The rounding absorbs float noise:
     ``32.16 / 40.2`` is exactly 80 % (not low) although the float division gives 79.99999999999999.
     """
-    return round(state_of_health_pct(nominal_kwh, current_kwh), _SOH_COMPARE_DECIMALS) < LOW_SOH_THRESHOLD_PCT
+    return round(state_of_health_pct(nominal_kwh, current_kwh), _SOH_COMPARE_DECIMALS) < threshold_pct
 
 
 def voltage_extreme_cells(cells: Iterable[Cell]) -> tuple[int, int]:
@@ -307,21 +309,21 @@ def voltage_spread_mv(cells: Iterable[Cell]) -> float:
     return _round((max(voltages) - min(voltages)) * 1000, _SPREAD_MV_DECIMALS)
 
 
-def has_voltage_imbalance(cells: Iterable[Cell]) -> bool:
+def has_voltage_imbalance(cells: Iterable[Cell], threshold_mv: float = VOLTAGE_IMBALANCE_THRESHOLD_MV) -> bool:
     """Whether the pack is imbalanced.
 
     Rule: :func:`voltage_spread_mv` (mV, rounded to 3 decimals) ``> 50``. So 4.15 V / 4.10 V
     (50.000 mV) is not an imbalance and 4.151 V / 4.10 V (51.000 mV) is.
     """
-    return voltage_spread_mv(cells) > VOLTAGE_IMBALANCE_THRESHOLD_MV
+    return voltage_spread_mv(cells) > threshold_mv
 
 
-def overheating_cells(cells: Iterable[Cell]) -> tuple[int, ...]:
+def overheating_cells(cells: Iterable[Cell], threshold_c: float = OVERHEAT_THRESHOLD_C) -> tuple[int, ...]:
     """Ids of the cells whose temperature (°C) is strictly above 45 °C, sorted ascending.
 
     45.0 °C itself is not overheating. An empty result means no overheating.
     """
-    return tuple(sorted(c.id for c in cells if c.temperature > OVERHEAT_THRESHOLD_C))
+    return tuple(sorted(c.id for c in cells if c.temperature > threshold_c))
 
 
 def compute_diagnostics(cells: Iterable[Cell]) -> Diagnostics:
@@ -355,8 +357,11 @@ def compute_diagnostics(cells: Iterable[Cell]) -> Diagnostics:
     )
 
 
-def evaluate(snapshot: BatterySnapshot) -> HealthReport:
+def evaluate(snapshot: BatterySnapshot, profile: BatteryProfile = DEFAULT_PROFILE) -> HealthReport:
     """Compute the health report of one snapshot — the single entry point of these rules.
+
+    The thresholds are the battery profile's (``analytics.domain.profiles``); the default, ``nmc``, is
+    exactly contract section 2, whose figures are quoted below.
 
     * ``battery_soh``: :func:`battery_soh` (%, capped at 100, 2 decimals);
     * anomalies, in this order, those that hold:
@@ -380,39 +385,39 @@ def evaluate(snapshot: BatterySnapshot) -> HealthReport:
     diagnostics = compute_diagnostics(cells)
     details: list[AnomalyDetail] = []
 
-    if diagnostics.voltage_spread_mv > VOLTAGE_IMBALANCE_THRESHOLD_MV:
+    if diagnostics.voltage_spread_mv > profile.voltage_imbalance_threshold_mv:
         details.append(
             AnomalyDetail(
                 code=VOLTAGE_IMBALANCE_CODE,
                 message=VOLTAGE_IMBALANCE_MESSAGE,
                 value=diagnostics.voltage_spread_mv,
-                threshold=VOLTAGE_IMBALANCE_THRESHOLD_MV,
+                threshold=profile.voltage_imbalance_threshold_mv,
                 unit=VOLTAGE_IMBALANCE_UNIT,
                 cells=voltage_extreme_cells(cells),
             )
         )
 
-    hot = overheating_cells(cells)
+    hot = overheating_cells(cells, profile.overheat_threshold_c)
     if hot:
         details.append(
             AnomalyDetail(
                 code=OVERHEATING_CODE,
                 message=OVERHEATING_MESSAGE,
                 value=diagnostics.temperature_max,
-                threshold=OVERHEAT_THRESHOLD_C,
+                threshold=profile.overheat_threshold_c,
                 unit=OVERHEATING_UNIT,
                 cells=hot,
             )
         )
 
-    if is_low_soh(snapshot.nominal_capacity_kwh, snapshot.current_capacity_kwh):
+    if is_low_soh(snapshot.nominal_capacity_kwh, snapshot.current_capacity_kwh, profile.low_soh_threshold_pct):
         soh = state_of_health_pct(snapshot.nominal_capacity_kwh, snapshot.current_capacity_kwh)
         details.append(
             AnomalyDetail(
                 code=LOW_SOH_CODE,
                 message=LOW_SOH_MESSAGE,
                 value=_round(soh, _SOH_DECIMALS),
-                threshold=LOW_SOH_THRESHOLD_PCT,
+                threshold=profile.low_soh_threshold_pct,
                 unit=LOW_SOH_UNIT,
                 cells=(),
             )

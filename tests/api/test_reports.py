@@ -26,6 +26,10 @@ REPORT_KEYS = {
     "diagnostics",
     "status",
     "generated_at",
+    # section 6: what produced the report
+    "profile",
+    "rules_version",
+    "data_quality",
 }
 LOG_KEYS = {"vehicle_id", "timestamp", "cells", "cycle_count", "nominal_capacity_kwh", "current_capacity_kwh"}
 DIAGNOSTICS_KEYS = {

@@ -336,7 +336,7 @@ class RabbitVhost:
         """Why a vhost cannot be made here (no rabbitmqctl, server down), or None."""
         if not shutil.which("rabbitmqctl"):
             return "rabbitmqctl is not installed"
-        return broker_reachable(base_url + "/")
+        return broker_reachable(base_url.rstrip("/") + "//")  # the default virtual host, "/"
 
     def url(self) -> str:
         return f"{self.base_url}/{quote(self.name, safe='')}"

@@ -1,0 +1,50 @@
+"""Reads for analytics: a vehicle's completed logs, as the domain's plain data."""
+
+from datetime import datetime, timedelta
+
+from django.db import connection
+
+from analytics.domain.cells import CellsSnapshot
+from analytics.domain.trend import SohPoint
+from vehicles.models import DiagnosticLog, ProcessingStatus
+
+_LOG = DiagnosticLog._meta.db_table
+# One reading of every cell of a log, as an array in cell id order (the JSONB numbers, exactly as posted).
+_CELL_ARRAY = "ARRAY(SELECT (c ->> '{key}')::float8 FROM jsonb_array_elements(cells) AS c ORDER BY (c ->> 'id')::int)"
+
+
+def vehicle_soh_points(*, vehicle_pk: int) -> list[SohPoint]:
+    """Every completed log of the vehicle as (timestamp, cycle count, unrounded SoH %, log id)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT timestamp, cycle_count, current_capacity_kwh / nominal_capacity_kwh * 100, id::text FROM {_LOG} "
+            "WHERE vehicle_id = %s AND status = %s ORDER BY timestamp",
+            [vehicle_pk, ProcessingStatus.COMPLETED],
+        )
+        return [
+            SohPoint(timestamp=ts, cycle_count=cycles, soh=soh, log_id=log_id) for ts, cycles, soh, log_id in cursor
+        ]
+
+
+def vehicle_cells_window(*, vehicle_pk: int, window_days: int) -> tuple[datetime | None, list[CellsSnapshot]]:
+    """The vehicle's completed logs of the `window_days` days up to its newest one: (that newest timestamp,
+    the logs' cells). The window ends at the newest log, not at the clock, so a vehicle that stopped
+    reporting still has a ranking of its last month."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT max(timestamp) FROM {_LOG} WHERE vehicle_id = %s AND status = %s",
+            [vehicle_pk, ProcessingStatus.COMPLETED],
+        )
+        (until,) = cursor.fetchone()
+        if until is None:
+            return None, []
+        cursor.execute(
+            f"SELECT timestamp, id::text, {_CELL_ARRAY.format(key='voltage')}, {_CELL_ARRAY.format(key='temperature')} "
+            f"FROM {_LOG} WHERE vehicle_id = %s AND status = %s AND timestamp >= %s AND timestamp <= %s "
+            "ORDER BY timestamp",
+            [vehicle_pk, ProcessingStatus.COMPLETED, until - timedelta(days=window_days), until],
+        )
+        return until, [
+            CellsSnapshot(timestamp=ts, voltages_v=tuple(volts), temperatures_c=tuple(temps), log_id=log_id)
+            for ts, log_id, volts, temps in cursor
+        ]
