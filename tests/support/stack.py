@@ -34,6 +34,7 @@ from tests.support.infra import (
     PrivateRedis,
     RabbitVhost,
     descendants,
+    free_port,
     kill_tree,
     manage,
     service_env,
@@ -158,8 +159,6 @@ class Stack:
                     user, fleet, password = self.api_user
                     manage(self.env, "create_api_user", user, "--fleet", fleet, "--password", password)
             if web:
-                from tests.support.infra import free_port
-
                 port = free_port()
                 self.url = f"http://127.0.0.1:{port}"
                 self.web = start_web(self.env, port, self.logdir / "web.log", workers=s.web_workers)
