@@ -4,7 +4,8 @@ WORKDIR /app
 COPY requirements.txt .
 RUN pip install --no-cache-dir -r requirements.txt
 COPY . .
-RUN useradd --system --home /app battery && chown -R battery /app
+# /run/metrics: the mount point of the shared metrics volume (docker-compose.yml), writable by the app.
+RUN useradd --system --home /app battery && mkdir -p /run/metrics && chown -R battery /app /run/metrics
 USER battery
 EXPOSE 8000
 # granian (HTTP in Rust) serving the WSGI app: one worker per CPU, 2 threads each; dead workers are respawned.

@@ -30,6 +30,12 @@ def broker_description() -> str:
     return redact_url(str(current_app.conf.broker_url))
 
 
+def cache_description() -> str:
+    cache = settings.CACHES["default"]
+    if "redis" in cache["BACKEND"].lower():
+        return redact_url(str(cache["LOCATION"]))
+    return "local memory (per process)"
+
+
 def describe_runtime() -> str:
-    cache = redact_url(settings.REDIS_URL) if settings.REDIS_URL else "local memory"
-    return f"database: {database_description()}; broker: {broker_description()}; cache: {cache}"
+    return f"database: {database_description()}; broker: {broker_description()}; cache: {cache_description()}"

@@ -9,3 +9,13 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 app = Celery("battery_health")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@app.on_after_configure.connect
+def _observability(sender: Celery, **kwargs: object) -> None:
+    """task_id in the log lines of each task; the worker's heartbeat and task counters (common.worker)."""
+    from common.logs import celery_task_context_connect
+    from common.worker import worker_observability_connect
+
+    celery_task_context_connect()
+    worker_observability_connect(sender)

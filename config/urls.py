@@ -2,8 +2,9 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from common.views import healthz, readyz
+from common.views import healthz, metrics_view, readyz
 from fleets.apis import TokenObtainApi, TokenRefreshApi
+from vehicles.selectors import metrics_gauges_read
 
 api_v1 = [
     path("auth/token", TokenObtainApi.as_view(), name="token-obtain"),
@@ -12,6 +13,7 @@ api_v1 = [
     path("", include("reports.urls")),
     path("", include("vehicles.urls")),
     path("", include("analytics.urls")),
+    path("", include("alerts.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
 ]
@@ -20,6 +22,7 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
+    path("metrics", metrics_view(metrics_gauges_read), name="metrics"),
     path("admin/", admin.site.urls),
 ]
 

@@ -12,6 +12,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from common.logs import bind as log_context_bind
+from common.metrics import INGEST_LOGS
 from common.openapi import AUTHENTICATED_ERRORS, INGEST_RESPONSE, ErrorDetailSerializer, error_responses
 from common.parsers import RawBulkJSONParser, RawJSONParser, RawNDJSONParser
 from common.request import json_body
@@ -51,9 +53,11 @@ class DiagnosticLogIngestApi(APIView):
     )
     def post(self, request: Request) -> Response:
         data = log_validate(json_body(request))
+        log_context_bind(fleet=request.user.fleet_id, vehicle_id=data["vehicle_id"])
         result = diagnostic_log_ingest(
             fleet_id=request.user.fleet_id, data=data, device_vehicle_id=device_vehicle_id(request)
         )
+        log_context_bind(log_id=str(result.log_id))
         status = result.status
         if result.created and settings.CELERY_TASK_ALWAYS_EAGER:
             # In-process mode computed the report on commit; say so.
@@ -123,6 +127,17 @@ _ITEM_HTTP_STATUS = {
 }
 
 
+# A bulk item's status as an ingest outcome of battery_ingest_logs_total (common.middleware counts the single
+# endpoint's, and a bulk request refused as a whole).
+_INGEST_OUTCOME = {
+    BulkStatus.CREATED: "accepted",
+    BulkStatus.DUPLICATE: "duplicate",
+    BulkStatus.CONFLICT: "conflict",
+    BulkStatus.INVALID: "invalid",
+    BulkStatus.FORBIDDEN: "forbidden",
+}
+
+
 class DiagnosticLogBulkIngestApi(APIView):
     """POST /api/v1/diagnostics/bulk: up to 1,000 logs (JSON array or NDJSON), each judged on its own (a
     fleet user, or a device credential: an item of another vehicle is then forbidden)."""
@@ -178,4 +193,8 @@ class DiagnosticLogBulkIngestApi(APIView):
             for index in range(len(items))
         ]
         counts = Counter(result["status"] for result in ordered)
+        log_context_bind(fleet=request.user.fleet_id)
+        for status, outcome in _INGEST_OUTCOME.items():
+            if counts.get(status):
+                INGEST_LOGS.labels(outcome).inc(counts[status])
         return Response({"results": ordered, "counts": {status: counts.get(status, 0) for status in _ITEM_HTTP_STATUS}})

@@ -14,6 +14,7 @@ from rest_framework.exceptions import PermissionDenied
 
 from common.exceptions import Conflict
 from reports.dispatch import reports_enqueue_on_commit
+from vehicles.history import cell_history_columns
 from vehicles.models import DiagnosticLog, ProcessingStatus, Vehicle
 
 logger = logging.getLogger(__name__)
@@ -64,14 +65,15 @@ def _same_content(stored: tuple[Any, ...], data: dict[str, Any]) -> bool:
 
 _LOG_COLUMNS = (
     "id, vehicle_id, timestamp, cells, cycle_count, nominal_capacity_kwh, current_capacity_kwh, "
-    "received_at, status, attempts, error, status_changed_at"
+    "received_at, status, attempts, error, status_changed_at, cell_voltages, cell_temperatures, voltage_median"
 )
 # The common case in one statement (and so one round trip and one commit): the vehicle exists in the
 # caller's fleet and the log is new. Anything else returns inserted = false and takes the full path.
 _INGEST_KNOWN_VEHICLE_SQL = (
     f"WITH v AS (SELECT id FROM {_VEHICLE_TABLE} WHERE vehicle_id = %s AND fleet_id = %s), "
     f"ins AS (INSERT INTO {_LOG_TABLE} ({_LOG_COLUMNS}) "
-    "SELECT %s, v.id, %s, %s::jsonb, %s, %s, %s, now(), %s, 0, '', now() FROM v "
+    "SELECT %s, v.id, %s, %s::jsonb, %s, %s, %s, now(), %s, 0, '', now(), %s::float8[], %s::float8[], %s::float8 "
+    "FROM v "
     "ON CONFLICT (vehicle_id, timestamp) DO NOTHING RETURNING 1) "
     "SELECT EXISTS (SELECT 1 FROM ins)"
 )
@@ -83,6 +85,18 @@ def cells_json(cells: list[dict[str, Any]]) -> str:
     return orjson.dumps(cells).decode()
 
 
+def _float8_array(values: list[float]) -> str:
+    """A float8[] literal, {4.05,4.03}: orjson writes the shortest text that reads back as the same double
+    (as repr does, more cheaply), so the array holds exactly the validated numbers."""
+    return "{" + orjson.dumps(values)[1:-1].decode() + "}"
+
+
+def _history_texts(data: dict[str, Any]) -> tuple[str, str, str]:
+    """The cell history columns (vehicles.history) as text: voltages, temperatures, median voltage."""
+    voltages, temperatures, median = cell_history_columns(data["cells"])
+    return _float8_array(voltages), _float8_array(temperatures), repr(median)
+
+
 def _log_row(log_id: uuid.UUID, data: dict[str, Any]) -> list[Any]:
     return [
         log_id,
@@ -92,6 +106,7 @@ def _log_row(log_id: uuid.UUID, data: dict[str, Any]) -> list[Any]:
         data["nominal_capacity_kwh"],
         data["current_capacity_kwh"],
         ProcessingStatus.PENDING,
+        *_history_texts(data),
     ]
 
 
@@ -123,7 +138,8 @@ def _ingest_full_path(*, fleet_id: int, data: dict[str, Any], new_id: uuid.UUID,
         vehicle_pk = _vehicle_pk_for_fleet(cursor, vehicle_id=data["vehicle_id"], fleet_id=fleet_id)
         cursor.execute(
             f"INSERT INTO {_LOG_TABLE} ({_LOG_COLUMNS}) VALUES (%s, %s, %s, %s::jsonb, %s, %s, %s, now(), %s, 0, '', "
-            "now()) ON CONFLICT (vehicle_id, timestamp) DO NOTHING RETURNING id",
+            "now(), %s::float8[], %s::float8[], %s::float8) "
+            "ON CONFLICT (vehicle_id, timestamp) DO NOTHING RETURNING id",
             [row[0], vehicle_pk, *row[1:]],
         )
         if cursor.fetchone() is not None:
@@ -209,13 +225,17 @@ def _copy_new_logs(cursor: Any, rows: list[_NewLog]) -> bool:
     """
     cursor.execute("SELECT now()")
     now = cursor.fetchone()[0].isoformat()
-    tail = f"\t{now}\t{_copy_text(str(ProcessingStatus.PENDING))}\t0\t\t{now}\n"
-    # Numbers and ISO timestamps never hold a character COPY escapes; the cells JSON is escaped anyway.
+    middle = f"\t{now}\t{_copy_text(str(ProcessingStatus.PENDING))}\t0\t\t{now}\t"
+    # Numbers, arrays of numbers and ISO timestamps never hold a character COPY escapes; the cells JSON is
+    # escaped anyway.
     buffer = "".join(
         [
             f"{log_id}\t{vehicle_pk}\t{timestamp.isoformat()}\t{_copy_text(cells_json(data['cells']))}\t"
-            f"{data['cycle_count']}\t{data['nominal_capacity_kwh']}\t{data['current_capacity_kwh']}{tail}"
-            for log_id, (vehicle_pk, timestamp), data in rows
+            f"{data['cycle_count']}\t{data['nominal_capacity_kwh']}\t{data['current_capacity_kwh']}{middle}"
+            f"{voltages}\t{temperatures}\t{median}\n"
+            for (log_id, (vehicle_pk, timestamp), data), (voltages, temperatures, median) in zip(
+                rows, map(_history_texts, (data for _, _, data in rows)), strict=True
+            )
         ]
     ).encode()
     try:
@@ -242,9 +262,11 @@ def _insert_new_logs(cursor: Any, rows: list[_NewLog]) -> set[uuid.UUID]:
     """Store the rows whose (vehicle, timestamp) is free, in one INSERT … ON CONFLICT DO NOTHING; their ids."""
     cursor.execute(
         f"INSERT INTO {_LOG_TABLE} ({_LOG_COLUMNS}) "
-        "SELECT l.id, l.vehicle_id, l.ts, l.cells, l.cycle_count, l.nominal, l.current, now(), %s, 0, '', now() "
+        "SELECT l.id, l.vehicle_id, l.ts, l.cells, l.cycle_count, l.nominal, l.current, now(), %s, 0, '', now(), "
+        "l.voltages::float8[], l.temperatures::float8[], l.median "
         "FROM unnest(%s::uuid[], %s::bigint[], %s::timestamptz[], %s::jsonb[], %s::int[], %s::float8[], "
-        "%s::float8[]) AS l(id, vehicle_id, ts, cells, cycle_count, nominal, current) "
+        "%s::float8[], %s::text[], %s::text[], %s::float8[]) "
+        "AS l(id, vehicle_id, ts, cells, cycle_count, nominal, current, voltages, temperatures, median) "
         "ON CONFLICT (vehicle_id, timestamp) DO NOTHING RETURNING id",
         [
             ProcessingStatus.PENDING,
@@ -256,6 +278,8 @@ def _insert_new_logs(cursor: Any, rows: list[_NewLog]) -> set[uuid.UUID]:
                 [data[field] for _, _, data in rows]
                 for field in ("cycle_count", "nominal_capacity_kwh", "current_capacity_kwh")
             ),
+            # Arrays of unequal lengths cannot travel as one float8[][]: each as its literal, cast per row.
+            *(list(column) for column in zip(*(_history_texts(data) for _, _, data in rows), strict=True)),
         ],
     )
     return {row[0] for row in cursor.fetchall()}

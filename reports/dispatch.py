@@ -28,6 +28,7 @@ from celery import current_app
 from django.db import transaction
 from django.utils import timezone
 
+from common.logs import current_request_id
 from reports.services import claims_abandoned_release
 
 logger = logging.getLogger(__name__)
@@ -48,10 +49,17 @@ SWEEP_BATCH = 100
 REPORT_TASK = "reports.generate_battery_reports"
 
 
-def reports_enqueue(log_ids: list[uuid.UUID]) -> bool:
-    """Publish one batch report task for `log_ids` now, best effort: False (logged) if the broker refused."""
+def reports_enqueue(log_ids: list[uuid.UUID], request_ids: dict[str, str] | None = None) -> bool:
+    """Publish one batch report task for `log_ids` now, best effort: False (logged) if the broker refused.
+
+    `request_ids` (log id -> the id of the request that posted it) travel in the task's kwargs, so that the
+    worker's log lines of each log carry its request's id (a batch serves many requests).
+    """
+    kwargs = {"request_ids": request_ids} if request_ids else {}
     try:
-        current_app.tasks[REPORT_TASK].apply_async(args=[[str(log_id) for log_id in log_ids]], retry=False)
+        current_app.tasks[REPORT_TASK].apply_async(
+            args=[[str(log_id) for log_id in log_ids]], kwargs=kwargs, retry=False
+        )
     except Exception as exc:
         logger.warning("batch report task for %d logs not published (%s: %s)", len(log_ids), type(exc).__name__, exc)
         return False
@@ -70,17 +78,22 @@ class BackgroundPublisher:
         self._maxsize = maxsize
         self._lock = threading.Lock()
         self._pid: int | None = None
-        self._queue: queue.Queue[uuid.UUID] | None = None
+        self._queue: queue.Queue[tuple[uuid.UUID, str | None]] | None = None
 
     def submit(self, log_ids: list[uuid.UUID]) -> None:
-        """Have the reports of `log_ids` computed: soon, and never in the caller's thread (unless eager)."""
+        """Have the reports of `log_ids` computed: soon, and never in the caller's thread (unless eager).
+
+        Each id goes with the id of the request being served (the log context's request_id), if any; an
+        eager task runs in this very context and logs it anyway.
+        """
         if current_app.conf.task_always_eager:
             reports_enqueue(log_ids)
             return
         pending = self._ensure_started()
+        request_id = current_request_id()
         for log_id in log_ids:
             try:
-                pending.put_nowait(log_id)
+                pending.put_nowait((log_id, request_id))
             except queue.Full:
                 logger.warning("publisher queue full (%d); the sweeper will enqueue %s", self._maxsize, log_id)
 
@@ -92,7 +105,7 @@ class BackgroundPublisher:
             time.sleep(0.01)
         return pending is None or not pending.unfinished_tasks
 
-    def _ensure_started(self) -> "queue.Queue[uuid.UUID]":
+    def _ensure_started(self) -> "queue.Queue[tuple[uuid.UUID, str | None]]":
         # After a fork (granian, Celery prefork) the parent's thread does not exist in the child.
         if self._pid != os.getpid() or self._queue is None:
             with self._lock:
@@ -105,7 +118,7 @@ class BackgroundPublisher:
         return self._queue
 
     @staticmethod
-    def _run(pending: "queue.Queue[uuid.UUID]") -> None:
+    def _run(pending: "queue.Queue[tuple[uuid.UUID, str | None]]") -> None:
         next_publish = 0.0
         while True:
             batch = [pending.get()]
@@ -118,8 +131,13 @@ class BackgroundPublisher:
                 except queue.Empty:
                     break
             next_publish = time.monotonic() + min(MAX_PUBLISH_INTERVAL_S, PUBLISH_PAUSE_PER_ID_S * len(batch))
+            request_ids = {str(log_id): request_id for log_id, request_id in batch if request_id}
             try:
-                reports_enqueue(batch)  # logs and swallows its own failures
+                # logs and swallows its own failures
+                if request_ids:
+                    reports_enqueue([log_id for log_id, _ in batch], request_ids)
+                else:
+                    reports_enqueue([log_id for log_id, _ in batch])
             except Exception:  # never let the thread die
                 logger.exception("background publish failed")
             finally:

@@ -7,6 +7,7 @@ from typing import Any
 from django.db import connection
 from django.db.models import QuerySet
 
+from alerts.selectors import alerts_open_counts
 from common.limits import TIMESTAMP_MAX_FUTURE
 from common.renderers import RawJSON
 from common.timestamps import format_timestamp
@@ -159,6 +160,5 @@ def fleet_summary(*, fleet_id: int, window: timedelta, now: datetime) -> dict[st
         ],
         "anomalies": {code: per_code.get(code, 0) for code in AnomalyCode.values},
         "worst": [vehicle_data(vehicle) for vehicle in worst],
-        # Alerts are not raised yet (the alerts app comes with the contract's section 7): none is open.
-        "open_alerts": {"warning": 0, "critical": 0},
+        "open_alerts": alerts_open_counts(fleet_id=fleet_id),
     }

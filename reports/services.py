@@ -4,11 +4,12 @@ import json
 import logging
 import secrets
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db import DatabaseError, connection, transaction
 
+from alerts.services import EvaluatedReport, alerts_evaluate
 from analytics.domain.profiles import RULES_VERSION, profile_get
 from analytics.domain.quality import data_quality_flags
 from reports.health import BatterySnapshot, evaluate
@@ -29,6 +30,9 @@ class BatchOutcome:
     completed: tuple[uuid.UUID, ...]
     failed: dict[uuid.UUID, str]
     skipped: int  # unknown, already completed or already failed
+    # Of each completed log: when it was received, and its report's anomaly codes (for the worker's metrics).
+    received_at: dict[uuid.UUID, datetime] = field(default_factory=dict)
+    anomaly_codes: dict[uuid.UUID, list[str]] = field(default_factory=dict)
 
 
 # Logs one batch task works on: its own ids, topped up with the oldest pending logs (see below).
@@ -147,17 +151,20 @@ def _compute(*, ids: list[str], claimed: list[tuple[uuid.UUID, int]], key: int, 
     to_compute = [str(log_id) for log_id, attempts in claimed if attempts <= max_attempts]
     reports: list[tuple[str, float, str, str, str, str, str, str]] = []
     summaries: list[CompletedReport] = []
+    evaluated: list[EvaluatedReport] = []
     with transaction.atomic(), connection.cursor() as cursor:
-        rows: list[tuple[uuid.UUID, object, int, float, float, datetime, datetime, str]] = []
+        rows: list[tuple[uuid.UUID, object, int, float, float, datetime, datetime, str, int]] = []
         if to_compute:
             cursor.execute(
                 "SELECT l.id, l.cells, l.cycle_count, l.nominal_capacity_kwh, l.current_capacity_kwh, l.timestamp, "
-                f"l.received_at, v.profile FROM {_LOG_TABLE} AS l JOIN {_VEHICLE_TABLE} AS v ON v.id = l.vehicle_id "
+                f"l.received_at, v.profile, l.vehicle_id FROM {_LOG_TABLE} AS l "
+                f"JOIN {_VEHICLE_TABLE} AS v ON v.id = l.vehicle_id "
                 "WHERE l.id = ANY(%s::uuid[]) AND l.status = %s AND l.claim_key = %s ORDER BY l.id FOR UPDATE OF l",
                 [to_compute, ProcessingStatus.PROCESSING, key],
             )
             rows = cursor.fetchall()
-        for log_id, cells, cycle_count, nominal, current, timestamp, received_at, profile_name in rows:
+        received: dict[uuid.UUID, datetime] = {}
+        for log_id, cells, cycle_count, nominal, current, timestamp, received_at, profile_name, vehicle_pk in rows:
             try:
                 log = {
                     "cells": json.loads(cells) if isinstance(cells, str) else cells,
@@ -180,6 +187,7 @@ def _compute(*, ids: list[str], claimed: list[tuple[uuid.UUID, int]], key: int, 
             except Exception as exc:  # bad data: terminal for this log, never for its neighbours
                 failed[log_id] = f"{type(exc).__name__}: {exc}"
                 continue
+            received[log_id] = received_at
             summaries.append(
                 CompletedReport(
                     log_id=log_id,
@@ -187,6 +195,15 @@ def _compute(*, ids: list[str], claimed: list[tuple[uuid.UUID, int]], key: int, 
                     cycle_count=cycle_count,
                     anomalies=report["anomalies"],
                     anomaly_codes=[detail["code"] for detail in report["anomaly_details"]],
+                )
+            )
+            evaluated.append(
+                EvaluatedReport(
+                    log_id=log_id,
+                    vehicle_pk=vehicle_pk,
+                    timestamp=timestamp,
+                    anomaly_details=report["anomaly_details"],
+                    battery_soh=report["battery_soh"],
                 )
             )
             reports.append(
@@ -233,8 +250,11 @@ def _compute(*, ids: list[str], claimed: list[tuple[uuid.UUID, int]], key: int, 
                 ],
             )
         vehicle_summaries_update(processed=[*map(uuid.UUID, done), *failed], completed=summaries)
+        alerts_evaluate(reports=evaluated)  # same transaction: an alert changes with the reports that show it
     return BatchOutcome(
         completed=tuple(uuid.UUID(log_id) for log_id in done),
         failed=failed,
         skipped=len(set(ids) - {str(log_id) for log_id, _ in claimed}),
+        received_at=received,
+        anomaly_codes={summary.log_id: list(summary.anomaly_codes) for summary in summaries},
     )

@@ -156,8 +156,10 @@ class VehicleProfile:
     cycles_per_day: float
 
 
-def _profile(rng: random.Random, vehicle_id: str) -> VehicleProfile:
-    cell_count = rng.randint(CELL_COUNT_MIN, CELL_COUNT_MAX)
+def _profile(
+    rng: random.Random, vehicle_id: str, cell_counts: tuple[int, int] = (CELL_COUNT_MIN, CELL_COUNT_MAX)
+) -> VehicleProfile:
+    cell_count = rng.randint(*cell_counts)
     weak_cell = rng.randrange(cell_count) if rng.random() < WEAK_CELL_SHARE else None
     hot_cell = rng.randrange(cell_count) if rng.random() < HOT_CELL_SHARE else None
     return VehicleProfile(
@@ -172,14 +174,22 @@ def _profile(rng: random.Random, vehicle_id: str) -> VehicleProfile:
     )
 
 
-def fleet_profiles(*, vehicles: int, seed: int, prefix: str = "EV-SIM") -> list[VehicleProfile]:
-    """Profiles of a fleet, ids ``{prefix}-00000`` onwards.
+def fleet_profiles(
+    *,
+    vehicles: int,
+    seed: int,
+    prefix: str = "EV-SIM",
+    cell_counts: tuple[int, int] = (CELL_COUNT_MIN, CELL_COUNT_MAX),
+) -> list[VehicleProfile]:
+    """Profiles of a fleet, ids ``{prefix}-00000`` onwards, each pack with ``cell_counts`` (min, max) cells.
 
     Each vehicle draws from its own seeded generator, so a smaller fleet is a prefix of a larger one.
     """
     if vehicles < 0:
         raise ValueError("vehicles must be >= 0")
-    return [_profile(random.Random(f"{seed}:profile:{i}"), f"{prefix}-{i:05d}") for i in range(vehicles)]
+    if not 1 <= cell_counts[0] <= cell_counts[1]:
+        raise ValueError("cell_counts must be (min, max) with 1 <= min <= max")
+    return [_profile(random.Random(f"{seed}:profile:{i}"), f"{prefix}-{i:05d}", cell_counts) for i in range(vehicles)]
 
 
 def default_start(*, logs: int, interval: timedelta) -> datetime:
@@ -268,6 +278,7 @@ def fleet_logs(
     prefix: str = "EV-SIM",
     start: datetime | None = None,
     interval: timedelta = timedelta(days=1),
+    cell_counts: tuple[int, int] = (CELL_COUNT_MIN, CELL_COUNT_MAX),
 ) -> Iterator[dict]:
     """Every log of a simulated fleet, in time order as a real fleet's traffic would arrive.
 
@@ -279,7 +290,7 @@ def fleet_logs(
         start = default_start(logs=logs_per_vehicle, interval=interval)
     histories = (
         iter_vehicle_history(profile, logs=logs_per_vehicle, seed=seed, start=start, interval=interval)
-        for profile in fleet_profiles(vehicles=vehicles, seed=seed, prefix=prefix)
+        for profile in fleet_profiles(vehicles=vehicles, seed=seed, prefix=prefix, cell_counts=cell_counts)
     )
     # Fixed-width UTC timestamps sort chronologically as strings; ties keep vehicle order.
     yield from heapq.merge(*histories, key=lambda log: log["timestamp"])

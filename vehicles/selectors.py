@@ -1,13 +1,16 @@
 """Reads for vehicles, always scoped to the caller's fleet."""
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
+from django.db import connection
 from django.db.models import DateTimeField, FloatField, QuerySet, Value
 from django.db.models.functions import Coalesce
 
+from common.metrics import DatabaseGauges
 from common.timestamps import format_timestamp
-from vehicles.models import DeviceCredential, Vehicle
+from vehicles.models import DeviceCredential, DiagnosticLog, ProcessingStatus, Vehicle
 
 # Orderings never meet a NULL: a vehicle with no report sorts as SoH -1, one with no log as 1970.
 _NO_SOH = Value(-1.0, output_field=FloatField())
@@ -63,4 +66,35 @@ def device_credential_list(*, fleet_id: int, vehicle_id: str) -> list[dict[str, 
         DeviceCredential.objects.filter(vehicle__vehicle_id=vehicle_id)
         .order_by("created_at", "id")
         .values("id", "name", "created_at", "last_used_at", "revoked_at")
+    )
+
+
+# SoH bands (percent) of battery_vehicles_by_soh, each with its lower bound; a vehicle's latest report decides.
+SOH_BANDS = (("90-100", 90.0), ("80-90", 80.0), ("70-80", 70.0), ("0-70", float("-inf")))
+
+_METRICS_GAUGES_SQL = (
+    "SELECT (SELECT count(*) FROM {log} WHERE status = ANY(%s)), "
+    "(SELECT coalesce(extract(epoch FROM now() - min(received_at)), 0) FROM {log} WHERE status = ANY(%s)), "
+    "(SELECT coalesce(json_object_agg(band, n), '{{}}') FROM (SELECT CASE {cases} END AS band, count(*) AS n "
+    "FROM {vehicle} WHERE latest_soh IS NOT NULL GROUP BY 1) AS b)"
+)
+
+
+def metrics_gauges_read() -> DatabaseGauges:
+    """The scrape-time gauges of /metrics in one statement (service-wide, for operators: no fleet scope): logs
+    waiting for their report (pending or processing), the age of the oldest of them (seconds since
+    received_at), vehicles per SoH band."""
+    cases = " ".join(f"WHEN latest_soh >= {low} THEN '{band}'" for band, low in SOH_BANDS[:-1])
+    cases += f" ELSE '{SOH_BANDS[-1][0]}'"
+    sql = _METRICS_GAUGES_SQL.format(log=DiagnosticLog._meta.db_table, vehicle=Vehicle._meta.db_table, cases=cases)
+    waiting = [ProcessingStatus.PENDING, ProcessingStatus.PROCESSING]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [waiting, waiting])
+        count, age, bands = cursor.fetchone()
+    if isinstance(bands, str):
+        bands = json.loads(bands)
+    return DatabaseGauges(
+        pending_logs=int(count),
+        oldest_pending_log_age_seconds=float(age),
+        vehicles_by_soh_band={band: int(bands.get(band, 0)) for band, _ in SOH_BANDS},
     )

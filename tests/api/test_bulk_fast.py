@@ -452,7 +452,7 @@ def test_a_log_committed_concurrently_before_the_copy_is_a_duplicate(client_a, m
             with other.cursor() as other_cursor:
                 other_cursor.execute(
                     f"INSERT INTO {services._LOG_TABLE} ({services._LOG_COLUMNS}) "
-                    "VALUES (%s, %s, %s, %s::jsonb, %s, %s, %s, now(), 'pending', 0, '', now())",
+                    "VALUES (%s, %s, %s, %s::jsonb, %s, %s, %s, now(), 'pending', 0, '', now(), %s, %s, %s)",
                     [
                         str(other_id),
                         vehicle_pk,
@@ -461,6 +461,7 @@ def test_a_log_committed_concurrently_before_the_copy_is_a_duplicate(client_a, m
                         data["cycle_count"],
                         data["nominal_capacity_kwh"],
                         data["current_capacity_kwh"],
+                        *services._history_texts(data),
                     ],
                 )
             other.commit()

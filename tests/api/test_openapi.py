@@ -24,6 +24,13 @@ def test_schema_is_served_without_auth_and_lists_every_endpoint(anon):
         "/api/v1/vehicles/{vehicle_id}/cells",
         "/api/v1/vehicles/{vehicle_id}/credentials",
         "/api/v1/vehicles/{vehicle_id}/credentials/{credential_id}",
+        "/api/v1/alerts",
+        "/api/v1/alerts/{alert_id}",
+        "/api/v1/alerts/{alert_id}/acknowledge",
+        "/api/v1/alerts/{alert_id}/resolve",
+        "/api/v1/webhooks",
+        "/api/v1/webhooks/{webhook_id}",
+        "/api/v1/webhooks/{webhook_id}/deliveries",
     }
     ingest = schema["paths"]["/api/v1/diagnostics"]["post"]["responses"]
     assert {"200", "202", "400", "401", "403", "409", "413", "415", "429", "503"} <= set(ingest)

@@ -267,6 +267,8 @@ class PrivateRedis:
 
     def stop(self) -> None:
         """Shut the server down (SIGTERM); nothing is persisted, so a restart starts empty."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGCONT)  # a frozen (SIGSTOP) server cannot act on SIGTERM
         stop_tree(self.proc, timeout=10)
 
     @contextmanager
@@ -297,6 +299,20 @@ class PrivateRedis:
     def close(self) -> None:
         self.stop()
         shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+@contextmanager
+def private_redis_process() -> Iterator[tuple[str, subprocess.Popen]]:
+    """`private_redis`, with its process (to freeze it with SIGSTOP, or stop it)."""
+    import tempfile
+
+    redis = PrivateRedis(Path(tempfile.mkdtemp(prefix="test-redis-")))
+    try:
+        redis.start()
+        assert redis.proc is not None
+        yield redis.url(0), redis.proc
+    finally:
+        redis.close()
 
 
 @contextmanager

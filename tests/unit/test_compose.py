@@ -1,5 +1,6 @@
 """docker-compose.yml is for users (no Docker engine here): it must parse and name the whole stack."""
 
+import json
 import re
 from pathlib import Path
 
@@ -37,3 +38,47 @@ def test_every_compose_service_the_readme_mentions_exists():
     mentioned = set(re.findall(r"docker compose (?:up|logs|restart|exec|run)(?: -d)? ([a-z]+)", readme))
     assert mentioned, "README shows no docker compose command naming a service"
     assert mentioned <= services
+
+
+def test_prometheus_and_grafana_are_provisioned_from_deploy():
+    services = _compose()["services"]
+    prometheus, grafana = services["prometheus"], services["grafana"]
+    mounts = [volume.split(":")[0] for volume in prometheus["volumes"] + grafana["volumes"]]
+    for source in (m for m in mounts if m.startswith("./")):
+        assert (ROOT / source).exists(), source
+    config = yaml.safe_load((ROOT / "deploy/prometheus/prometheus.yml").read_text())
+    job = config["scrape_configs"][0]
+    assert job["metrics_path"] == "/metrics"
+    assert job["authorization"]["type"] == "Bearer"
+    assert job["static_configs"][0]["targets"] == ["web:8000"]
+    assert prometheus["configs"][0]["target"] == job["authorization"]["credentials_file"]
+
+
+def test_every_dashboard_panel_queries_the_provisioned_datasource():
+    datasources = yaml.safe_load((ROOT / "deploy/grafana/provisioning/datasources/prometheus.yml").read_text())
+    uid = datasources["datasources"][0]["uid"]
+    dashboards = sorted((ROOT / "deploy/grafana/dashboards").glob("*.json"))
+    assert len(dashboards) == 2
+    for path in dashboards:
+        panels = json.loads(path.read_text())["panels"]
+        assert panels, path
+        for panel in panels:
+            assert panel["datasource"]["uid"] == uid
+            assert panel["targets"], panel["title"]
+            assert all(target["expr"] for target in panel["targets"]), panel["title"]
+
+
+def test_web_and_worker_share_the_metrics_volume_and_the_worker_is_checked_by_its_heartbeat():
+    services = _compose()["services"]
+    for name in ("web", "worker"):
+        assert "metrics:/run/metrics" in services[name]["volumes"]
+        assert "metrics_dir_reset" in services[name]["entrypoint"][2]
+    assert services["web"]["environment"]["METRICS_MULTIPROC_ROOT"] == "/run/metrics"
+    assert services["worker"]["healthcheck"]["test"] == [
+        "CMD",
+        "python",
+        "manage.py",
+        "worker_alive",
+        "--max-age",
+        "60",
+    ]

@@ -4,7 +4,7 @@ import re
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-APP_PACKAGES = ("config", "common", "fleets", "vehicles", "diagnostics", "reports", "simulator")
+APP_PACKAGES = ("config", "common", "fleets", "vehicles", "alerts", "diagnostics", "reports", "simulator")
 # os.environ["X"], os.environ.get("X" ...), os.getenv("X" ...), and the settings' env_bool / env_list helpers.
 READ = re.compile(
     r"""(?:os\.environ(?:\.get)?\s*[\[(]|os\.getenv\(|env_bool\(|env_list\()\s*["']([A-Z][A-Z0-9_]*)["']"""
@@ -12,7 +12,7 @@ READ = re.compile(
 # Read by the process manager or Django's entry points, not a setting of the service.
 NOT_SETTINGS = {"DJANGO_SETTINGS_MODULE"}
 # Read by docker-compose.yml only.
-COMPOSE_ONLY = {"POSTGRES_PASSWORD"}
+COMPOSE_ONLY = {"POSTGRES_PASSWORD", "GRAFANA_ADMIN_PASSWORD"}
 
 
 def variables_read() -> set[str]:

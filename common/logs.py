@@ -1,0 +1,115 @@
+"""Structured logs: structlog over the standard library's logging, so every logger (ours, Django's, Celery's)
+writes the same lines.
+
+`LOG_FORMAT=json`: one JSON object per line with `timestamp` (ISO 8601, UTC), `level`, `event`, `logger`
+and whatever is bound in the context at that moment: `request_id` (common.middleware), `fleet`,
+`vehicle_id`, `log_id` (the ingest API), `task_id` (the Celery task signals below). Otherwise a readable
+console line with the same fields. Module loggers keep `logging.getLogger(__name__)` and %-formatting:
+the formatter adds the context; `extra={...}` fields are added too.
+
+No Django import at module level: config/settings.py builds LOGGING from `logging_config`.
+"""
+
+import re
+import uuid
+from typing import Any
+
+import orjson
+import structlog
+
+REQUEST_ID_HEADER = "X-Request-ID"
+_REQUEST_ID_MAX = 128
+_PRINTABLE = re.compile(r"^[\x21-\x7e]+$")  # visible ASCII: no spaces, no control characters
+
+
+def request_id_from_header(value: str | None) -> str:
+    """The client's X-Request-ID when it is printable ASCII of at most 128 characters; else a new uuid4."""
+    if value and len(value) <= _REQUEST_ID_MAX and _PRINTABLE.match(value):
+        return value
+    return str(uuid.uuid4())
+
+
+def current_request_id() -> str | None:
+    """The request id bound in this context (a request's thread, an eager task), if any."""
+    value = structlog.contextvars.get_contextvars().get("request_id")
+    return str(value) if value is not None else None
+
+
+def bind(**values: Any) -> None:
+    """Add fields to every log line of the current context (request or task)."""
+    structlog.contextvars.bind_contextvars(**{key: value for key, value in values.items() if value is not None})
+
+
+def _orjson_text(value: Any, **kwargs: Any) -> str:
+    """JSON text by orjson (several times faster than the standard library's); what it cannot encode is repr'd."""
+    return orjson.dumps(value, default=repr).decode()
+
+
+def _shared_processors() -> list[Any]:
+    return [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.stdlib.ExtraAdder(),
+        structlog.processors.TimeStamper(fmt="iso", utc=True, key="timestamp"),
+    ]
+
+
+def logging_config(*, level: str, json_format: bool, quiet: dict[str, str]) -> dict[str, Any]:
+    """A `LOGGING` dict: one stream handler, rendered as JSON lines or for the console."""
+    renderer: Any = (
+        structlog.processors.JSONRenderer(serializer=_orjson_text)
+        if json_format
+        else structlog.dev.ConsoleRenderer(colors=False)
+    )
+    structlog.configure(
+        processors=[
+            structlog.stdlib.filter_by_level,
+            *_shared_processors(),
+            structlog.processors.StackInfoRenderer(),
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=True,
+    )
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {
+            "structured": {
+                "()": structlog.stdlib.ProcessorFormatter,
+                "foreign_pre_chain": _shared_processors(),
+                "processors": [
+                    structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                    structlog.processors.format_exc_info,
+                    renderer,
+                ],
+            }
+        },
+        "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "structured"}},
+        "root": {"handlers": ["console"], "level": level},
+        "loggers": {name: {"level": value} for name, value in quiet.items()},
+    }
+
+
+def celery_task_context_connect() -> None:
+    """Bind `task_id` (and the task's name) to the log lines of each Celery task while it runs.
+
+    Tokens are reset after the task, not the whole context cleared: an eager task runs inside its
+    request and keeps the request's fields.
+    """
+    from celery.signals import task_postrun, task_prerun
+
+    tokens: dict[str, Any] = {}
+
+    @task_prerun.connect(weak=False)
+    def _bind_task(task_id: str | None = None, task: Any = None, **kwargs: Any) -> None:
+        if task_id:
+            tokens[task_id] = structlog.contextvars.bind_contextvars(task_id=task_id, task=getattr(task, "name", None))
+
+    @task_postrun.connect(weak=False)
+    def _unbind_task(task_id: str | None = None, **kwargs: Any) -> None:
+        saved = tokens.pop(task_id, None) if task_id else None
+        if saved:
+            structlog.contextvars.reset_contextvars(**saved)

@@ -1,0 +1,15 @@
+"""Empty this process group's PROMETHEUS_MULTIPROC_DIR before the group starts (docker-compose.yml entrypoint)."""
+
+from typing import Any
+
+from django.core.management.base import BaseCommand
+
+from common.metrics import multiproc_dir_reset
+
+
+class Command(BaseCommand):
+    help = "Empty (create) PROMETHEUS_MULTIPROC_DIR; run once before the web server or a worker starts."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        path = multiproc_dir_reset()
+        self.stdout.write(f"metrics directory reset: {path}" if path else "PROMETHEUS_MULTIPROC_DIR is not set")

@@ -1,0 +1,525 @@
+"""Alerts in the report worker's transaction, the outbox, webhook delivery to a real HTTP receiver on loopback
+(every signature verified with standardwebhooks), retries, ordering, disabling and escalation. Time is passed
+in (`now`), never slept."""
+
+import json
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+from standardwebhooks import Webhook as StandardWebhook
+
+from alerts import services
+from alerts.models import Alert, AlertWatermark, DeliveryAttempt, Webhook, WebhookDelivery
+from alerts.services import (
+    alert_acknowledge,
+    alert_resolve,
+    alerts_escalate,
+    webhook_create,
+    webhook_deliveries_due,
+    webhook_delivery_attempt,
+)
+from reports.selectors import fleet_summary
+from reports.services import battery_reports_generate
+from reports.tasks import MAX_ATTEMPTS
+from vehicles.models import DiagnosticLog
+
+T0 = datetime(2025, 10, 4, 10, 0, tzinfo=UTC)
+
+
+def log(vehicle_id: str, minute: int, *, hot: float | None = None, soh: float = 90.0, spread: bool = False) -> dict:
+    """A 4-cell log at T0 + `minute`: cell 2 at `hot` °C, SoH `soh` %, cells 0 and 3 100 mV apart if `spread`."""
+    cells = [{"id": i, "voltage": 4.0, "temperature": 30.0} for i in range(4)]
+    if hot is not None:
+        cells[2]["temperature"] = hot
+    if spread:
+        cells[0]["voltage"], cells[3]["voltage"] = 3.95, 4.05
+    return {
+        "vehicle_id": vehicle_id,
+        "timestamp": (T0 + timedelta(minutes=minute)).isoformat(),
+        "cells": cells,
+        "cycle_count": 100 + minute,
+        "nominal_capacity_kwh": 100.0,
+        "current_capacity_kwh": soh,
+    }
+
+
+@pytest.fixture
+def post(fleet, ingest, monkeypatch):  # type: ignore[no-untyped-def]
+    """Store logs without publishing their report tasks (the test runs the batches itself)."""
+    monkeypatch.setattr("reports.dispatch.reports_enqueue", lambda log_ids: False)
+
+    def _post(*logs: dict) -> list[uuid.UUID]:
+        return [ingest(fleet, item).log_id for item in logs]
+
+    return _post
+
+
+def run_batch(ids: list[uuid.UUID]) -> None:
+    outcome = battery_reports_generate(log_ids=ids, max_attempts=MAX_ATTEMPTS)
+    assert outcome.failed == {}
+
+
+def unresolved(vehicle_id: str = "EV-A1") -> list[Alert]:
+    return list(Alert.objects.filter(vehicle__vehicle_id=vehicle_id, state__in=["open", "acknowledged"]))
+
+
+# --------------------------------------------------------------------------- evaluation in the batch
+
+
+def test_a_report_with_an_anomaly_opens_an_alert_in_the_batch(post):
+    (log_id,) = post(log("EV-A1", 1, hot=50.0))
+    run_batch([log_id])
+    (alert,) = Alert.objects.all()
+    assert (alert.type, alert.severity, alert.state, alert.occurrences) == ("overheating", "warning", "open", 1)
+    assert (alert.last_log_id, alert.cells, alert.opened_at) == (log_id, [2], T0 + timedelta(minutes=1))
+    assert AlertWatermark.objects.get(vehicle=alert.vehicle).evaluated_until == T0 + timedelta(minutes=1)
+
+
+def test_later_reports_update_the_one_alert_and_raise_its_severity(post):
+    run_batch(post(log("EV-A1", 1, hot=50.0)))
+    ids = post(log("EV-A1", 2, hot=61.0), log("EV-A1", 3, hot=50.0))
+    run_batch(ids)
+    (alert,) = Alert.objects.all()
+    assert (alert.occurrences, alert.severity, alert.last_log_id) == (3, "critical", ids[1])
+    assert alert.last_seen_at == T0 + timedelta(minutes=3)
+    assert alert.critical_at is not None
+
+
+def test_three_newer_clean_reports_resolve_it_by_itself(post):
+    run_batch(post(log("EV-A1", 1, hot=50.0)))
+    run_batch(post(log("EV-A1", 2), log("EV-A1", 3)))
+    assert unresolved()[0].clean_streak == 2
+    run_batch(post(log("EV-A1", 4)))
+    (alert,) = Alert.objects.all()
+    assert (alert.state, alert.resolution) == ("resolved", "auto")
+    assert alert.resolved_at is not None
+
+
+def test_clear_after_comes_from_settings(post, settings):
+    settings.ALERT_CLEAR_AFTER = 1
+    run_batch(post(log("EV-A1", 1, hot=50.0)))
+    run_batch(post(log("EV-A1", 2)))
+    assert Alert.objects.get().state == "resolved"
+
+
+def test_a_late_log_neither_opens_updates_nor_clears(post):
+    run_batch(post(log("EV-A1", 10, spread=True)))
+    (alert,) = Alert.objects.all()
+    # older than the vehicle's newest: an anomaly opens nothing, a clean one clears nothing
+    run_batch(post(log("EV-A1", 5, hot=55.0), log("EV-A1", 6), log("EV-A1", 7), log("EV-A1", 8)))
+    assert Alert.objects.count() == 1
+    alert.refresh_from_db()
+    assert (alert.state, alert.occurrences, alert.clean_streak) == ("open", 1, 0)
+
+
+def test_a_log_received_after_a_newer_one_is_late_even_when_its_report_comes_first(post):
+    newer, older = post(log("EV-A1", 10), log("EV-A1", 5, hot=55.0))
+    # one test transaction: now() alone would give both logs the same received_at
+    DiagnosticLog.objects.filter(pk=older).update(received_at=timezone.now() + timedelta(seconds=1))
+    run_batch([older])  # the older log's report is computed first, but it was received after the newer log
+    assert Alert.objects.count() == 0
+    run_batch([newer])
+    assert Alert.objects.count() == 0
+
+
+def test_the_alert_types_are_followed_separately(post):
+    run_batch(post(log("EV-A1", 1, hot=50.0, soh=65.0, spread=True)))
+    by_type = {a.type: a for a in Alert.objects.all()}
+    assert set(by_type) == {"overheating", "low_soh", "voltage_imbalance"}
+    assert by_type["low_soh"].severity == "critical"
+    assert by_type["voltage_imbalance"].cells == [0, 3]
+
+
+def test_after_a_manual_resolve_the_next_anomaly_opens_a_new_alert(post, fleet):
+    run_batch(post(log("EV-A1", 1, hot=50.0)))
+    first = Alert.objects.get()
+    alert_resolve(fleet_id=fleet.id, alert_id=first.id)
+    run_batch(post(log("EV-A1", 2, hot=50.0)))
+    assert Alert.objects.count() == 2
+    assert [a.id for a in unresolved()] != [first.id]
+
+
+def test_the_database_refuses_a_second_unresolved_alert(post):
+    from django.db import IntegrityError, transaction
+
+    run_batch(post(log("EV-A1", 1, hot=50.0)))
+    alert = Alert.objects.get()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Alert.objects.create(
+            vehicle=alert.vehicle,
+            type="overheating",
+            severity="warning",
+            state="acknowledged",
+            opened_at=T0,
+            last_seen_at=T0,
+            last_log_id=alert.last_log_id,
+        )
+
+
+def test_evaluation_costs_a_constant_number_of_statements(post, django_assert_max_num_queries):
+    small = post(*(log(f"EV-S{n}", 1, hot=50.0) for n in range(2)))
+    with django_assert_max_num_queries(19):
+        run_batch(small)
+    large = post(
+        *(log(f"EV-L{n}", minute, hot=50.0 if minute % 2 else None) for n in range(15) for minute in (1, 2, 3))
+    )
+    large += post(*(log(f"EV-S{n}", minute) for n in range(2) for minute in (2, 3, 4)))
+    Webhook.objects.create(
+        fleet_id=Alert.objects.first().vehicle.fleet_id,
+        url="https://h.test/",
+        events=["alert.opened", "alert.updated", "alert.resolved"],
+        secret="whsec_" + "A" * 44,
+    )
+    with django_assert_max_num_queries(19):
+        run_batch(large)
+    assert Alert.objects.filter(state="resolved").count() == 2
+    assert Alert.objects.filter(vehicle__vehicle_id__startswith="EV-L").count() == 15
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_batches_for_the_same_vehicles_never_duplicate_an_alert(fleet, ingest, monkeypatch):
+    monkeypatch.setattr("reports.dispatch.reports_enqueue", lambda log_ids: False)
+    vehicles = [f"EV-C{n}" for n in range(3)]
+    batches = [
+        [ingest(fleet, log(v, 100 + batch, hot=50.0 + batch, soh=75.0)).log_id for v in vehicles] for batch in range(20)
+    ]
+    errors: list[BaseException] = []
+    start = threading.Barrier(len(batches))
+
+    def work(ids: list[uuid.UUID]) -> None:
+        try:
+            start.wait(10)
+            battery_reports_generate(log_ids=ids, max_attempts=MAX_ATTEMPTS)
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=work, args=(batch,)) for batch in batches]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+    rows = list(Alert.objects.values_list("vehicle__vehicle_id", "type", "state"))
+    assert sorted(rows) == sorted((v, t, "open") for v in vehicles for t in ("overheating", "low_soh"))
+    for alert in Alert.objects.all():
+        # batches that committed after a newer one were late for it: 1 to 20 occurrences, never a duplicate
+        assert 1 <= alert.occurrences <= 20
+    assert Alert.objects.filter(type="overheating", severity="critical").count() == 3  # 61 °C and up was seen
+
+
+# --------------------------------------------------------------------------- the outbox
+
+
+@pytest.fixture
+def hook(fleet, settings):  # type: ignore[no-untyped-def]
+    settings.WEBHOOK_ALLOW_PRIVATE = True
+
+    def _hook(url: str = "http://127.0.0.1:9/", events: list[str] | None = None) -> Webhook:
+        return webhook_create(fleet_id=fleet.id, url=url, events=events or list(services.rules.EVENTS))
+
+    return _hook
+
+
+def test_an_alert_change_writes_one_delivery_per_subscribed_webhook(post, hook, fleet):
+    everything = hook()
+    only_resolved = hook(events=["alert.resolved"])
+    run_batch(post(log("EV-A1", 1, hot=50.0)))
+    (delivery,) = WebhookDelivery.objects.all()
+    assert (delivery.webhook_id, delivery.event, delivery.sequence, delivery.status) == (
+        everything.id,
+        "alert.opened",
+        1,
+        "pending",
+    )
+    body = json.loads(delivery.body)
+    alert = Alert.objects.get()
+    assert body["type"] == "alert.opened"
+    assert body["data"]["sequence"] == 1
+    assert body["data"]["alert"]["id"] == str(alert.id)
+    assert body["data"]["alert"]["vehicle_id"] == "EV-A1"
+    assert set(body["data"]["alert"]) == {
+        "id", "vehicle_id", "type", "severity", "state", "opened_at", "last_seen_at", "occurrences",
+        "last_log_id", "cells", "acknowledged_at", "acknowledged_by", "resolved_at", "resolution",
+    }  # fmt: skip
+    alert_acknowledge(fleet_id=fleet.id, alert_id=alert.id, user=None)
+    run_batch(post(log("EV-A1", 2), log("EV-A1", 3), log("EV-A1", 4)))
+    assert list(
+        WebhookDelivery.objects.filter(webhook=everything).order_by("sequence").values_list("event", "sequence")
+    ) == [
+        ("alert.opened", 1),
+        ("alert.acknowledged", 2),
+        ("alert.resolved", 3),
+    ]
+    assert list(WebhookDelivery.objects.filter(webhook=only_resolved).values_list("event", "sequence")) == [
+        ("alert.resolved", 3)
+    ]
+
+
+def test_outbox_rows_commit_or_roll_back_with_the_alert(post, hook, monkeypatch):
+    hook()
+    real = services._outbox_write
+
+    def write_then_fail(*args: Any, **kwargs: Any) -> Any:
+        real(*args, **kwargs)
+        assert WebhookDelivery.objects.count() == 1  # written, in the batch's transaction
+        raise RuntimeError("the batch dies after the outbox write")
+
+    monkeypatch.setattr(services, "_outbox_write", write_then_fail)
+    ids = post(log("EV-A1", 1, hot=50.0))
+    with pytest.raises(RuntimeError):
+        battery_reports_generate(log_ids=ids, max_attempts=MAX_ATTEMPTS)
+    assert (Alert.objects.count(), WebhookDelivery.objects.count()) == (0, 0)
+    from reports.models import BatteryReport
+
+    assert BatteryReport.objects.count() == 0
+
+
+def test_an_inactive_webhook_gets_no_deliveries(post, hook):
+    webhook = hook()
+    Webhook.objects.filter(pk=webhook.pk).update(active=False)
+    run_batch(post(log("EV-A1", 1, hot=50.0)))
+    assert WebhookDelivery.objects.count() == 0
+
+
+# --------------------------------------------------------------------------- a real receiver
+
+
+class Receiver:
+    """A threaded HTTP server on loopback that verifies every request's signature with standardwebhooks and
+    answers with the next status code of `answers` (then 204)."""
+
+    def __init__(self) -> None:
+        self.answers: list[int] = []
+        self.delay_s = 0.0
+        self.received: list[dict[str, Any]] = []
+        self.rejected: list[str] = []
+        self.secret = ""
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["content-length"]))
+                try:
+                    payload = StandardWebhook(receiver.secret).verify(body, dict(self.headers))
+                    receiver.received.append({"id": self.headers["webhook-id"], **payload})
+                except Exception as exc:
+                    receiver.rejected.append(repr(exc))
+                code = receiver.answers.pop(0) if receiver.answers else 204
+                time.sleep(receiver.delay_s)
+                self.send_response(code)
+                self.send_header("content-length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver(hook) -> Iterator[tuple[Receiver, Webhook]]:  # type: ignore[no-untyped-def]
+    server = Receiver()
+    webhook = hook(server.url)
+    server.secret = webhook.secret
+    yield server, webhook
+    server.close()
+
+
+def send_due(now: datetime) -> list[str | None]:
+    return [webhook_delivery_attempt(delivery_id=d, now=now) for d in webhook_deliveries_due(now=now)]
+
+
+def test_deliveries_reach_a_real_receiver_signed(post, receiver, fleet):
+    server, _webhook = receiver
+    run_batch(post(log("EV-A1", 1, hot=50.0)))
+    alert = Alert.objects.get()
+    alert_acknowledge(fleet_id=fleet.id, alert_id=alert.id, user=None)
+    now = timezone.now()
+    assert send_due(now) == ["delivered"]  # the acknowledgement waits for the opening to be delivered
+    assert send_due(now) == ["delivered"]
+    assert server.rejected == []
+    assert [(r["type"], r["data"]["sequence"]) for r in server.received] == [
+        ("alert.opened", 1),
+        ("alert.acknowledged", 2),
+    ]
+    first = WebhookDelivery.objects.get(sequence=1)
+    assert server.received[0]["id"] == f"msg_{first.id}"
+    assert (first.status, first.attempts, first.last_status_code) == ("delivered", 1, 204)
+    assert DeliveryAttempt.objects.filter(delivery=first).count() == 1
+
+
+def test_a_failing_receiver_is_retried_with_backoff_then_given_up(post, receiver):
+    server, _webhook = receiver
+    server.answers = [500] * 20
+    run_batch(post(log("EV-A1", 1, hot=50.0)))
+    delivery = WebhookDelivery.objects.get()
+    now = timezone.now()
+    assert send_due(now) == ["pending"]
+    delivery.refresh_from_db()
+    assert (delivery.attempts, delivery.last_status_code, delivery.next_attempt_at) == (
+        1,
+        500,
+        now + timedelta(seconds=30),
+    )
+    assert send_due(now + timedelta(seconds=29)) == []  # not due yet
+    waits = []
+    at = now
+    while True:
+        delivery.refresh_from_db()
+        if delivery.status != "pending":
+            break
+        waits.append(delivery.next_attempt_at - at)
+        at = delivery.next_attempt_at
+        send_due(at)
+    assert delivery.status == "failed"
+    assert delivery.attempts == len(services.rules.DELIVERY_RETRY_DELAYS) + 1 >= 6
+    assert waits == list(services.rules.DELIVERY_RETRY_DELAYS)
+    assert at - now >= timedelta(hours=1)
+    assert len(server.received) == delivery.attempts  # every attempt arrived, each signature verified
+    assert server.rejected == []
+    assert DeliveryAttempt.objects.filter(delivery=delivery).count() == delivery.attempts
+
+
+def test_a_later_event_waits_for_the_earlier_one(post, receiver, fleet):
+    server, _ = receiver
+    server.answers = [503]
+    run_batch(post(log("EV-A1", 1, hot=50.0)))
+    alert = Alert.objects.get()
+    alert_resolve(fleet_id=fleet.id, alert_id=alert.id)
+    now = timezone.now()
+    assert send_due(now) == ["pending"]  # sequence 1 failed once; sequence 2 is held back
+    resolved = WebhookDelivery.objects.get(sequence=2)
+    assert webhook_delivery_attempt(delivery_id=resolved.id, now=now + timedelta(hours=1)) is None
+    assert send_due(now + timedelta(seconds=30)) == ["delivered"]
+    assert send_due(now + timedelta(seconds=30)) == ["delivered"]
+    assert [r["data"]["sequence"] for r in server.received] == [1, 1, 2]
+
+
+def test_a_webhook_failing_for_24_hours_is_set_inactive(post, receiver):
+    server, webhook = receiver
+    server.answers = [500] * 100
+    run_batch(post(log("EV-A1", 1, hot=50.0)))
+    now = timezone.now()
+    for hour in range(0, 25, 6):
+        if hour:
+            run_batch(post(log("EV-A1", 1 + hour, hot={12: 61.0, 24: 50.0}.get(hour))))  # 12 h: critical, an update
+        assert send_due(now + timedelta(hours=hour)) == ["pending" if hour < 24 else "failed"]
+        webhook.refresh_from_db()
+        assert (webhook.failing_since, webhook.active) == (now, hour < 24)
+    assert webhook.deactivated_at == now + timedelta(hours=24)
+    assert not WebhookDelivery.objects.filter(status="pending").exists()  # the held-back updates are given up
+    assert WebhookDelivery.objects.count() == 2
+    assert webhook_deliveries_due(now=now + timedelta(days=3)) == []
+    assert len(server.received) == 5
+
+
+def test_a_success_ends_the_failing_spell(post, receiver):
+    server, webhook = receiver
+    server.answers = [500]
+    run_batch(post(log("EV-A1", 1, hot=50.0)))
+    now = timezone.now()
+    send_due(now)
+    webhook.refresh_from_db()
+    assert webhook.failing_since == now
+    send_due(now + timedelta(seconds=30))
+    webhook.refresh_from_db()
+    assert (webhook.failing_since, webhook.active) == (None, True)
+
+
+def test_a_url_that_turns_private_is_not_called(post, receiver, settings):
+    server, _ = receiver
+    run_batch(post(log("EV-A1", 1, hot=50.0)))
+    settings.WEBHOOK_ALLOW_PRIVATE = False
+    settings.DEBUG = True  # http allowed; the address is what is refused
+    assert send_due(timezone.now()) == ["pending"]
+    assert server.received == []
+    attempt = DeliveryAttempt.objects.get()
+    assert attempt.status_code is None
+    assert "non-public address (127.0.0.1)" in attempt.error
+
+
+def test_the_periodic_task_publishes_due_deliveries(post, receiver):
+    from alerts.tasks import deliver_due_webhooks
+
+    server, _ = receiver
+    run_batch(post(log("EV-A1", 1, hot=50.0)))
+    assert deliver_due_webhooks.apply().get() == 1  # eager here: the delivery task runs in-process
+    assert [r["type"] for r in server.received] == ["alert.opened"]
+    assert deliver_due_webhooks.apply().get() == 0
+
+
+# --------------------------------------------------------------------------- escalation and the summary
+
+
+def test_a_critical_alert_left_unacknowledged_escalates_once(post, hook, settings):
+    hook()
+    run_batch(post(log("EV-A1", 1, hot=65.0)))
+    alert = Alert.objects.get()
+    assert alert.severity == "critical"
+    settings.ALERT_ESCALATE_AFTER = timedelta(minutes=30)
+    assert alerts_escalate(now=alert.critical_at + timedelta(minutes=29, seconds=59)) == 0
+    assert alerts_escalate(now=alert.critical_at + timedelta(minutes=30)) == 1
+    assert alerts_escalate(now=alert.critical_at + timedelta(hours=5)) == 0
+    assert list(WebhookDelivery.objects.order_by("sequence").values_list("event", "sequence")) == [
+        ("alert.opened", 1),
+        ("alert.escalated", 2),
+    ]
+
+
+def test_warning_and_acknowledged_alerts_do_not_escalate(post, fleet):
+    run_batch(post(log("EV-A1", 1, hot=50.0), log("EV-A2", 1, hot=65.0)))
+    critical = Alert.objects.get(severity="critical")
+    alert_acknowledge(fleet_id=fleet.id, alert_id=critical.id, user=None)
+    assert alerts_escalate(now=timezone.now() + timedelta(days=1)) == 0
+
+
+def test_the_fleet_summary_counts_unresolved_alerts_by_severity(post, fleet, other_fleet, ingest):
+    run_batch(post(log("EV-A1", 1, hot=50.0, soh=60.0), log("EV-A2", 1, hot=65.0), log("EV-A3", 1, spread=True)))
+    alert_resolve(fleet_id=fleet.id, alert_id=Alert.objects.get(vehicle__vehicle_id="EV-A3").id)
+    run_batch([ingest(other_fleet, log("EV-B1", 1, hot=65.0)).log_id])
+    summary = fleet_summary(fleet_id=fleet.id, window=timedelta(days=1), now=timezone.now())
+    assert summary["open_alerts"] == {"warning": 1, "critical": 2}
+
+
+def test_a_webhook_deleted_during_an_attempt_ends_it_quietly(post, receiver, fleet, monkeypatch):
+    server, webhook = receiver
+    run_batch(post(log("EV-A1", 1, hot=50.0)))
+    real_send = services.webhook_send
+
+    def send_then_delete(**kwargs: Any) -> Any:
+        result = real_send(**kwargs)
+        services.webhook_delete(fleet_id=fleet.id, webhook_id=webhook.id)
+        return result
+
+    monkeypatch.setattr(services, "webhook_send", send_then_delete)
+    assert send_due(timezone.now()) == [None]
+    assert len(server.received) == 1
+    assert (Webhook.objects.count(), WebhookDelivery.objects.count()) == (0, 0)
+
+
+@pytest.mark.parametrize("delay_s", [0.0, 1.0])
+def test_no_answer_within_the_timeout_is_a_failed_attempt(post, receiver, monkeypatch, delay_s):
+    server, _ = receiver
+    server.delay_s = delay_s
+    monkeypatch.setattr(services, "DELIVERY_TIMEOUT_S", 0.5)  # the contract's 5 s, scaled down
+    run_batch(post(log("EV-A1", 1, hot=50.0)))
+    assert send_due(timezone.now()) == ["delivered" if delay_s == 0 else "pending"]
+    attempt = DeliveryAttempt.objects.get()
+    assert (attempt.error == "") is (delay_s == 0)
