@@ -923,7 +923,7 @@ class Stack:
     def start(self) -> None:
         if not shutil.which("redis-server"):
             raise RuntimeError("redis-server is not installed (apt-get install -y redis-server)")
-        from tests.services import private_redis
+        from tests.support.infra import private_redis
 
         self.broker_url = self.exits.enter_context(private_redis())
         cache_url = self.broker_url.rsplit("/", 1)[0] + "/1"

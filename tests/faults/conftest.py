@@ -1,13 +1,16 @@
-"""Fixtures of the fault-injection tests: a private PostgreSQL and Redis, and the whole service as processes.
+"""Fixtures of the fault-injection tests: a private PostgreSQL, and the whole service as processes on
+either broker (tests.support.stack).
 
 These tests never use pytest-django's test database (they request no ``db`` fixture): the session
 starts its own embedded PostgreSQL in a temporary directory, migrates a template database once
 (``manage.py migrate`` in a subprocess) and clones it for every test, so a test that restarts
 PostgreSQL or kills a worker leaves nothing to the next. Each test also gets its own redis-server
-(broker on db 0, cache on db 1) on a spare loopback port, granian, a Celery worker and a sweeper
-(``manage.py sweep_reports --loop``) with a short staleness threshold.
+(the cache; and the broker on db 0 when the broker is Redis) or a RabbitMQ virtual host of its own,
+granian, a Celery worker and a sweeper (``manage.py sweep_reports --loop``) with a short threshold.
 
-Without the redis-server binary the tests skip, unless REQUIRE_BROKER=1 (then they fail).
+A test that takes the ``broker`` fixture runs on Redis and on RabbitMQ; marked ``redis_only`` (it stops,
+hangs or flushes the private redis-server), on Redis only. Without the redis-server binary, or without a
+reachable RabbitMQ for the RabbitMQ runs, the tests skip, unless REQUIRE_BROKER=1 (then they fail).
 """
 
 from __future__ import annotations
@@ -23,27 +26,31 @@ from pathlib import Path
 
 import pytest
 
-from tests.faults.checker import Card
-from tests.faults.infra import PrivatePostgres, PrivateRedis, manage, start_sweeper, stop_all
-from tests.faults.stack import (
-    API_FLEET,
-    API_PASSWORD,
-    API_USER,
-    SWEEP_LOOP_S,
-    SWEEPER_STALE_AFTER_S,
-    TEMPLATE_DB,
-    Stack,
-    base_env,
-)
-from tests.services import free_port, skip_or_fail, start_web, wait_for_http
+from tests.support.checker import Card
+from tests.support.infra import PrivatePostgres, RabbitVhost, manage, service_env, skip_or_fail
+from tests.support.stack import API_FLEET, API_PASSWORD, API_USER, BROKERS, Stack, StackSettings
+
+TEMPLATE_DB = "faults_template"
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         "faults: fault injection on the whole stack (private PostgreSQL and Redis, granian, Celery worker); "
-        "needs the redis-server binary",
+        "needs the redis-server binary, and RabbitMQ for the runs on it",
     )
+    config.addinivalue_line(
+        "markers",
+        "redis_only: runs on Redis only (the scenario stops, hangs or flushes the private redis-server, or its "
+        "fault does not involve the broker)",
+    )
+    config.addinivalue_line("markers", "stack_settings(**kw): tests.support.stack.StackSettings for this test's stack")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "broker" in metafunc.fixturenames:
+        brokers = ["redis"] if metafunc.definition.get_closest_marker("redis_only") else list(BROKERS)
+        metafunc.parametrize("broker", brokers)
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -76,7 +83,7 @@ def private_pg(fault_tools: None) -> Iterator[PrivatePostgres]:
     pg = PrivatePostgres(base)
     try:
         pg.execute(f"CREATE DATABASE {TEMPLATE_DB}")
-        env = base_env(pg.database_url(TEMPLATE_DB), broker_url="", cache_url="")
+        env = service_env(db_url=pg.database_url(TEMPLATE_DB), broker_url="", queue="faults")
         manage(env, "migrate", "--noinput", "-v", "0")
         manage(env, "create_api_user", API_USER, "--fleet", API_FLEET, "--password", API_PASSWORD)
         yield pg
@@ -89,42 +96,30 @@ def private_pg(fault_tools: None) -> Iterator[PrivatePostgres]:
 
 
 @pytest.fixture
-def stack(private_pg: PrivatePostgres, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Stack]:
+def broker() -> str:
+    """Overridden by the parametrization (pytest_generate_tests); a test without it runs on Redis."""
+    return "redis"
+
+
+@pytest.fixture
+def stack(private_pg: PrivatePostgres, broker: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Stack]:
+    if broker == "rabbitmq" and (why := RabbitVhost.unavailable()):
+        skip_or_fail(f"RabbitMQ runs need the machine's RabbitMQ: {why}")
     dbname = f"faults_{uuid.uuid4().hex[:10]}"
     private_pg.execute(f"CREATE DATABASE {dbname} TEMPLATE {TEMPLATE_DB}")
-    redis = PrivateRedis(tmp_path / "redis")
-    queue = f"faults-{uuid.uuid4().hex[:8]}"
-    port = free_port()
-    logdir = tmp_path / "logs"
-    logdir.mkdir()
-    the_stack: Stack | None = None
+    marker = request.node.get_closest_marker("stack_settings")
+    settings = StackSettings(**marker.kwargs) if marker else StackSettings()
+    the_stack = Stack(
+        db_url=private_pg.database_url(dbname), workdir=tmp_path, broker=broker, pg=private_pg, settings=settings
+    )
     try:
-        redis.start()
-        env = base_env(private_pg.database_url(dbname), broker_url=redis.url(0), cache_url=redis.url(1), queue=queue)
-        the_stack = Stack(
-            pg=private_pg,
-            redis=redis,
-            dbname=dbname,
-            env=env,
-            queue=queue,
-            url=f"http://127.0.0.1:{port}",
-            logdir=logdir,
-        )
-        the_stack.web = start_web(env, port, logdir / "web.log")
-        the_stack.sweeper = start_sweeper(env, SWEEPER_STALE_AFTER_S, SWEEP_LOOP_S, logdir / "sweeper.log")
-        the_stack.start_worker()
-        wait_for_http(f"{the_stack.url}/healthz", the_stack.web, timeout=60)
+        the_stack.start()
         yield the_stack
     finally:
-        if the_stack is not None:
-            failed = getattr(request.node, "rep_call", None)
-            if failed is not None and failed.failed:
-                print(f"\n{the_stack.tails()}")
-            for ledger in the_stack.ledgers:
-                ledger.abort()
-            the_stack.close_supervisor()
-            stop_all([the_stack.web, the_stack.worker, the_stack.sweeper, *the_stack.extra])
-        redis.close()
+        failed = getattr(request.node, "rep_call", None)
+        if failed is not None and failed.failed:
+            print(f"\n{the_stack.tails()}")
+        the_stack.close()
         if not private_pg.is_running():
             private_pg.start()
 

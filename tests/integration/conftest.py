@@ -7,16 +7,7 @@ a real broker and are consumed by the real worker that the ``real_worker`` fixtu
 
 import contextlib
 import json
-import os
-import signal
-import subprocess
-import sys
-import tempfile
-import time
-import uuid
-import warnings
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,10 +18,8 @@ from diagnostics.services import IngestResult, diagnostic_log_ingest
 from diagnostics.validation import log_validate
 from fleets.models import Fleet
 from fleets.services import api_user_create
-from tests.services import app_publishing_to, broker, database_url
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-WORKER_STOP_TIMEOUT_S = 20
+from tests.support.infra import RabbitVhost, app_publishing_to, database_url, skip_or_fail
+from tests.support.stack import BROKERS, Stack
 
 
 @pytest.fixture(autouse=True)
@@ -82,110 +71,29 @@ def ingest() -> Callable[[Fleet, dict[str, Any]], IngestResult]:
 # --------------------------------------------------------------------------- the real worker
 
 
-def worker_database_url() -> str:
-    """A DATABASE_URL naming the TEST database this session uses (called once django_db_setup ran)."""
-    return database_url(connection.settings_dict)
+@pytest.fixture(scope="module", params=BROKERS)
+def real_worker(
+    request: pytest.FixtureRequest, django_db_setup: None, django_db_blocker: Any, tmp_path_factory: Any
+) -> Iterator[Stack]:
+    """A real Celery worker (prefork, 2 processes) on a broker of its own (a private redis-server, or a
+    RabbitMQ virtual host: the module runs once on each) and the TEST database (tests.support.stack).
 
-
-def _tail(path: Path, lines: int = 60) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no worker log)"
-
-
-def _stop_worker(process: subprocess.Popen[bytes]) -> None:
-    """Warm shutdown (SIGTERM), then kill the worker's process group if it does not exit in time."""
-    if process.poll() is not None:
-        return
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=WORKER_STOP_TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)  # the group we created with start_new_session
-        process.wait(timeout=10)
-
-
-def _delete_queue(app: Any, queue: str) -> None:
-    """Leave nothing behind on a shared broker: the queue, its messages and its binding."""
-    from kombu import Exchange, Queue
-
-    try:
-        with app.connection_for_write() as conn:
-            # A channel deletes only the bindings it knows: declare, then delete.
-            bound = Queue(queue, Exchange(queue, type="direct"), routing_key=queue)(conn.default_channel)
-            bound.declare()
-            bound.delete()
-    except Exception as exc:
-        warnings.warn(f"could not delete the test queue {queue}: {exc!r}", stacklevel=1)
-
-
-class RealWorker:
-    def __init__(self, process: subprocess.Popen[bytes], queue: str, log_path: Path) -> None:
-        self.process, self.queue, self.log_path = process, queue, log_path
-
-    def log_text(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def log_tail(self) -> str:
-        return _tail(self.log_path)
-
-    def assert_alive(self) -> None:
-        assert self.process.poll() is None, f"the worker exited with {self.process.returncode}:\n{self.log_tail()}"
-
-
-@pytest.fixture(scope="module")
-def real_worker(django_db_setup: None, django_db_blocker: Any) -> Iterator[RealWorker]:
-    """A real Celery worker (prefork, 2 processes) on the real broker and the TEST database.
-
-    It consumes a queue unique to this run, which the test process publishes to. The worker is stopped
-    at module teardown, before pytest-django drops the test database (an idle worker holds no locks,
-    so the per-test flush of transactional tests is not blocked either).
+    This process publishes to the worker's queue. The worker is stopped at module teardown, before
+    pytest-django drops the test database (an idle worker holds no locks, so the per-test flush of
+    transactional tests is not blocked either).
     """
-    from config.celery import app
+    import shutil
 
-    stack = contextlib.ExitStack()
-    broker_url = stack.enter_context(broker())  # CELERY_BROKER_URL, or a private redis-server
-    queue = f"test-{uuid.uuid4().hex[:8]}"
+    broker = request.param
+    if not shutil.which("redis-server"):
+        skip_or_fail("the real worker's stack needs the redis-server binary")
+    if broker == "rabbitmq" and (why := RabbitVhost.unavailable()):
+        skip_or_fail(f"the RabbitMQ run needs the machine's RabbitMQ: {why}")
     with django_db_blocker.unblock():
-        worker_db_url = worker_database_url()
-    env = {
-        **os.environ,
-        "DATABASE_URL": worker_db_url,
-        "CELERY_BROKER_URL": broker_url,
-        "CELERY_TASK_DEFAULT_QUEUE": queue,
-    }
-    log_file = tempfile.NamedTemporaryFile(prefix=f"celery-{queue}-", suffix=".log", delete=False)  # noqa: SIM115
-    log_path = Path(log_file.name)
-    command = [
-        sys.executable,
-        "-m",
-        "celery",
-        "-A",
-        "config",
-        "worker",
-        "--loglevel=INFO",
-        "--concurrency=2",
-        "--pool=prefork",
-        "-Q",
-        queue,
-        "--without-gossip",
-        "--without-mingle",
-        "--without-heartbeat",
-        f"--hostname={queue}@%h",
-    ]
-    stack.enter_context(app_publishing_to(broker_url, queue))
-    process = subprocess.Popen(
-        command, cwd=REPO_ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True
-    )
-    try:
-        worker = RealWorker(process, queue, log_path)
-        time.sleep(0.5)
-        worker.assert_alive()
-        yield worker
-    finally:
-        _stop_worker(process)
-        log_file.close()
-        _delete_queue(app, queue)
-        log_path.unlink(missing_ok=True)
-        stack.close()
+        db_url = database_url(connection.settings_dict)
+    stack = Stack(db_url=db_url, workdir=tmp_path_factory.mktemp(f"worker-{broker}"), broker=broker, api_user=None)
+    with contextlib.ExitStack() as exits:
+        exits.callback(stack.close)
+        stack.start(web=False, sweeper=False)
+        exits.enter_context(app_publishing_to(stack.broker_url, stack.queue))
+        yield stack

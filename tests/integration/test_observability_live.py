@@ -2,7 +2,7 @@
 children, a real broker, JSON logs, prometheus_client's multiprocess mode; and a real Prometheus scraping
 it, evaluating every panel query of the Grafana dashboards.
 
-Needs a broker (CELERY_BROKER_URL or redis-server) and, for the Prometheus test, the `prometheus` binary
+Needs a broker (a private redis-server, tests.support.infra) and, for the Prometheus test, the `prometheus` binary
 (Debian package `prometheus`): without them these tests skip, unless REQUIRE_BROKER=1 (CI), which makes
 the skip a failure.
 """
@@ -26,19 +26,19 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from fleets.services import api_user_create
-from tests.services import (
+from tests.support.infra import (
     REPO_ROOT,
-    broker,
     database_url,
     free_port,
+    private_broker,
     private_redis_process,
     service_env,
     skip_or_fail,
     start_web,
     start_worker,
-    stop,
     wait_for_http,
 )
+from tests.support.infra import stop_tree as stop
 
 pytestmark = [pytest.mark.broker, pytest.mark.django_db(transaction=True)]
 
@@ -151,7 +151,11 @@ def _post_traffic(client: httpx.Client, prefix: str, count: int) -> list[str]:
 
 
 def test_metrics_count_every_web_and_worker_process_and_logs_carry_the_request_id(tmp_path):
-    with broker() as broker_url, live_stack(tmp_path, broker_url) as stack, _client(stack, "obs-metrics") as client:
+    with (
+        private_broker("redis") as broker_url,
+        live_stack(tmp_path, broker_url) as stack,
+        _client(stack, "obs-metrics") as client,
+    ):
         request_id = f"obs-{uuid.uuid4()}"
         traced = client.post("/api/v1/diagnostics", json=_log("OBS-T", 59), headers={"X-Request-ID": request_id})
         assert traced.status_code == 202
@@ -231,7 +235,11 @@ def test_a_real_prometheus_scrapes_metrics_and_every_dashboard_panel_returns_dat
         skip_or_fail("the prometheus binary is not installed (Debian package: prometheus)")
     queries = _panel_queries()
     assert len(queries) >= 15
-    with broker() as broker_url, live_stack(tmp_path, broker_url) as stack, _client(stack, "obs-prom") as client:
+    with (
+        private_broker("redis") as broker_url,
+        live_stack(tmp_path, broker_url) as stack,
+        _client(stack, "obs-prom") as client,
+    ):
         _wait_for_reports(client, _post_traffic(client, "PROM", 6))
         token_file = tmp_path / "token"
         token_file.write_text(TOKEN)

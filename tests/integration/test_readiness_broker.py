@@ -1,5 +1,5 @@
-"""/readyz against a real broker (a private redis-server, or CELERY_BROKER_URL): ok while it answers, 503
-naming it once it is gone. Without a reachable broker this fails under REQUIRE_BROKER=1 (CI)."""
+"""/readyz against a real broker (a private redis-server, or a RabbitMQ virtual host of its own): ok while it
+answers, 503 naming it once it is gone. Without a reachable broker this fails under REQUIRE_BROKER=1 (CI)."""
 
 import shutil
 import uuid
@@ -7,13 +7,15 @@ import uuid
 import pytest
 from django.test import Client
 
-from tests.services import app_publishing_to, broker, private_redis
+from tests.support.infra import app_publishing_to, private_broker, private_redis
+from tests.support.stack import BROKERS
 
 
 @pytest.mark.broker
 @pytest.mark.django_db
-def test_readyz_checks_the_real_broker_and_reports_it_ok():
-    with broker() as url, app_publishing_to(url, f"readyz-{uuid.uuid4().hex[:8]}"):
+@pytest.mark.parametrize("kind", BROKERS)
+def test_readyz_checks_the_real_broker_and_reports_it_ok(kind: str) -> None:
+    with private_broker(kind) as url, app_publishing_to(url, f"readyz-{uuid.uuid4().hex[:8]}"):
         response = Client().get("/readyz")
 
     assert response.status_code == 200, response.content

@@ -1,9 +1,10 @@
-"""The worker path for real: ingest commits, the task goes through Redis, a real Celery worker writes reports.
+"""The worker path for real: ingest commits, the task goes through the broker (Redis, then RabbitMQ), a real
+Celery worker writes reports. Counts come from the database (statuses, attempts, reports).
 
-Needs CELERY_BROKER_URL (Redis) and skips without it, unless REQUIRE_BROKER=1 (then it fails).
+Needs the redis-server binary and a reachable RabbitMQ; skips without them, unless REQUIRE_BROKER=1
+(then it fails).
 """
 
-import re
 import time
 import uuid
 from typing import Any
@@ -12,13 +13,14 @@ import pytest
 
 from reports.health import BatterySnapshot, evaluate
 from reports.models import BatteryReport
+from tests.support.stack import Stack
+from tests.support.waiting import wait_until
 from vehicles.models import DiagnosticLog, ProcessingStatus
 
 pytestmark = [pytest.mark.broker, pytest.mark.django_db(transaction=True)]
 
 LOG_COUNT = 20
 TIMEOUT_S = 60
-SUCCEEDED = re.compile(r"Task reports\.generate_battery_reports?\[[0-9a-f-]{36}\] succeeded")
 
 
 def _varied_log(make_log, index: int) -> dict[str, Any]:
@@ -41,26 +43,15 @@ def _expected(values: dict[str, Any]) -> dict[str, Any]:
     return evaluate(BatterySnapshot.from_mapping(values)).as_dict()
 
 
-def _wait_for_reports(log_ids: list[uuid.UUID], worker) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + TIMEOUT_S
-    done = 0
-    while time.monotonic() < deadline:
-        done = BatteryReport.objects.filter(log_id__in=log_ids).count()
-        if done == len(log_ids):
-            return
-        worker.assert_alive()
-        time.sleep(0.2)
-    pytest.fail(f"{done}/{len(log_ids)} reports after {TIMEOUT_S} s; worker log:\n{worker.log_tail()}")
+def _wait_for_reports(log_ids: list[uuid.UUID], worker: Stack) -> None:
+    def done() -> bool:
+        assert not worker.worker_exits, f"the worker exited: {worker.worker_exits}\n{worker.tails()}"
+        return BatteryReport.objects.filter(log_id__in=log_ids).count() == len(log_ids)
 
-
-def _succeeded_in_worker_log(worker, *, at_least: int) -> int:  # type: ignore[no-untyped-def]
-    """How many report tasks the worker logged as succeeded (waiting briefly for its log to catch up)."""
-    deadline = time.monotonic() + 10
-    while True:
-        count = len(SUCCEEDED.findall(worker.log_text()))
-        if count >= at_least or time.monotonic() > deadline:
-            return count
-        time.sleep(0.1)
+    try:
+        wait_until(done, TIMEOUT_S, 0.2, f"{len(log_ids)} reports")
+    except TimeoutError as exc:
+        pytest.fail(f"{exc}; worker log:\n{worker.tails()}")
 
 
 def test_real_worker_generates_exactly_one_report_per_ingested_log(real_worker, fleet, ingest, make_log):
@@ -88,8 +79,6 @@ def test_real_worker_generates_exactly_one_report_per_ingested_log(real_worker, 
             _expected(log)
         ), log["id"]
         assert (log["status"], log["attempts"], log["error"]) == (ProcessingStatus.COMPLETED, 1, "")
-    # Published in batches (one task for every log waiting at that moment): at most one task per log.
-    assert 1 <= _succeeded_in_worker_log(real_worker, at_least=1) <= LOG_COUNT
     soh_values = sorted(report["battery_soh"] for report in reports.values())
     assert soh_values[0] == 66.67
     assert soh_values[-1] == 100.0  # capped
@@ -100,12 +89,14 @@ def test_real_worker_retry_of_a_committed_log_adds_no_report(real_worker, fleet,
     _wait_for_reports([first.log_id], real_worker)
 
     retry = ingest(fleet, _varied_log(make_log, 0))
-    from reports.dispatch import reports_enqueue as enqueue_reports
+    from reports.dispatch import reports_enqueue
 
-    enqueue_reports([first.log_id])  # a duplicate delivery, as after a redelivery or a sweeper's re-enqueue
+    reports_enqueue([first.log_id])  # a duplicate delivery, as after a redelivery or a sweeper's re-enqueue
     sentinel = ingest(fleet, _varied_log(make_log, 1))
     _wait_for_reports([sentinel.log_id], real_worker)
-    time.sleep(0.5)  # with 2 processes the duplicate may finish just after the sentinel
+    # With 2 processes the duplicate may run just after the sentinel; it finds the log completed and
+    # leaves the database as it is, which is what is checked (a second report or attempt would show).
+    time.sleep(0.5)
 
     assert (retry.log_id, retry.created) == (first.log_id, False)
     assert BatteryReport.objects.count() == 2

@@ -1,14 +1,18 @@
 """The checker: what the clients were told (the ledger) against what the database holds.
 
 It reads PostgreSQL with psycopg2 directly (no Django ORM, no pytest-django), waits up to a recovery
-bound for every log to reach a terminal state, then checks the pass rule of the fault tests:
+bound for every log to reach a terminal state, then checks the pass rule of every run (fault, soak):
 
-- every log that got a 2xx exists, under the log_id the client was given, and has exactly one report
-  (status completed) or status failed with a non-empty reason; so does every other stored log;
+- every log that got a 2xx exists, under the log_id the client was given, and ends `completed` with
+  exactly one report; so does every other stored log. A `failed` log fails the run, unless the scenario
+  injects a poison log (allow_failed=True: then it must carry a reason and no report);
+- each log was claimed at most `max_attempts` times (1, unless the scenario kills a worker mid-task);
 - at most one log per (vehicle, timestamp), and a key's retries all named the same log_id;
 - no 5xx but 503, and every 503 carries Retry-After in the contract's error shape;
 - no client gave up, and no unexpected 4xx;
 - each report is the one the rules compute from its log.
+
+Counts come from the database (statuses, attempts, reports), never from process logs.
 """
 
 from __future__ import annotations
@@ -22,7 +26,8 @@ from typing import Any
 
 import psycopg2
 
-from tests.faults.ledger import Ledger
+from tests.support.ledger import Ledger
+from tests.support.waiting import wait_until
 
 LOG_TABLE = "diagnostics_diagnosticlog"
 VEHICLE_TABLE = "diagnostics_vehicle"
@@ -56,7 +61,7 @@ class Card:
         self.problems.append(text)
 
     def format(self) -> str:
-        lines = [f"--- fault card: {self.name}"]
+        lines = [f"--- report card: {self.name}"]
         lines += [f"    {key}: {value}" for key, value in self.figures.items()]
         distinct = Counter(self.problems)
         for problem, count in list(distinct.items())[:30]:
@@ -72,11 +77,11 @@ def _ts(value: Any) -> str:
 
 
 class Checker:
-    def __init__(self, dsn: dict[str, str]) -> None:
-        self.dsn = dsn
+    def __init__(self, db_url: str) -> None:
+        self.db_url = db_url
 
     def _query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-        conn = psycopg2.connect(connect_timeout=3, **self.dsn)
+        conn = psycopg2.connect(self.db_url, connect_timeout=3)
         try:
             with conn.cursor() as cursor:
                 cursor.execute(sql, params)
@@ -107,14 +112,27 @@ class Checker:
 
     def wait_settled(self, bound_s: float, since: float) -> float | None:
         """Wait until no stored log is pending/processing; the seconds from `since`, or None after the bound."""
-        deadline = since + bound_s
-        while True:
-            left = self.unsettled()
-            if left == []:
-                return time.monotonic() - since
-            if time.monotonic() > deadline:
-                return None
-            time.sleep(0.1)
+        try:
+            wait_until(lambda: self.unsettled() == [], max(0.0, since + bound_s - time.monotonic()), 0.1, "settled")
+        except TimeoutError:
+            return None
+        return time.monotonic() - since
+
+    def attempts_histogram(self) -> dict[int, int]:
+        return dict(sorted(self._query(f"SELECT attempts, count(*) FROM {LOG_TABLE} GROUP BY attempts")))
+
+    def report_count(self) -> int:
+        return int(self._query(f"SELECT count(*) FROM {REPORT_TABLE}")[0][0])
+
+    def report_times(self) -> dict[str, float]:
+        """generated_at of every report, in epoch seconds, by log id."""
+        rows = self._query(f"SELECT log_id::text, extract(epoch FROM generated_at)::float8 FROM {REPORT_TABLE}")
+        return {log_id: float(at) for log_id, at in rows}
+
+    def last_report_at(self) -> float | None:
+        """epoch seconds of the newest report, or None without reports."""
+        row = self._query(f"SELECT extract(epoch FROM max(generated_at))::float8 FROM {REPORT_TABLE}")[0][0]
+        return None if row is None else float(row)
 
     def duplicates(self) -> list[tuple[Any, ...]]:
         return self._query(
@@ -158,6 +176,8 @@ def verify(
     *,
     recovery_since: float,
     recovery_bound_s: float,
+    max_attempts: int = 1,
+    allow_failed: bool = False,
 ) -> dict[str, LogRow]:
     """Wait for recovery, then check the pass rule; every finding goes on the card. Returns the DB rows."""
     records = ledger.snapshot()
@@ -189,7 +209,19 @@ def verify(
 
     rows = checker.rows()
     db_status = Counter(row.status for row in rows.values())
-    card.add(db_logs=len(rows), db_status=dict(sorted(db_status.items())))
+    attempts_seen = Counter(row.attempts for row in rows.values())
+    card.add(
+        db_logs=len(rows),
+        db_status=dict(sorted(db_status.items())),
+        db_reports=sum(row.reports for row in rows.values()),
+        attempts_per_log=dict(sorted(attempts_seen.items())),
+    )
+    over = [row for row in rows.values() if row.attempts > max_attempts]
+    if over:
+        card.problem(
+            f"{len(over)} log(s) claimed more than {max_attempts} time(s), e.g. "
+            + ", ".join(f"{row.log_id} (attempts {row.attempts})" for row in over[:5])
+        )
 
     # Every 2xx log exists, under the id the client got, with exactly one report or a failure reason.
     by_key = {(row.vehicle_id, row.timestamp): row for row in rows.values()}
@@ -207,6 +239,8 @@ def verify(
         if row.status == "completed" and row.reports != 1:
             card.problem(f"log {row.log_id} completed with {row.reports} reports")
         elif row.status == "failed":
+            if not allow_failed:
+                card.problem(f"log {row.log_id} failed ({row.error[:80]}); no poison log was injected")
             if not row.error.strip():
                 card.problem(f"log {row.log_id} failed without a reason")
             if row.reports:

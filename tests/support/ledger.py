@@ -1,10 +1,14 @@
 """A fleet of vehicles POSTing logs, with a ledger of every answer the service gave.
 
 Each log (unique by vehicle and timestamp) is posted until it gets a 2xx, the way a vehicle would:
-a connection error, a 5xx or a 429 is retried after Retry-After (or a short backoff), for a bounded
-time. Every attempt is recorded: when it started, how long it took, the status (or the exception
-class for a connection error), Retry-After and the error body's code. The checker compares this
-ledger with the database.
+a connection error, a 5xx or a 429 is retried after Retry-After (or a backoff, tests.support.waiting),
+for a bounded time. Every attempt is recorded: when it started, how long it took, the status (or the
+exception class for a connection error), Retry-After and the error body's code. The checker compares
+this ledger with the database.
+
+Three ways to post: burst(n) (as fast as a few clients can), start()/stop() and wait_done() (a few
+clients with a pause, in the background), run_at_rate() (open loop: log k leaves at t0 + k / rate,
+whatever the server does, with a bounded number in flight; the soak).
 """
 
 from __future__ import annotations
@@ -14,10 +18,13 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+
+from tests.support.waiting import backoff_delay
 
 INGEST_PATH = "/api/v1/diagnostics"
 ERROR_CODES = {
@@ -62,6 +69,7 @@ class LogRecord:
     log_ids: set[str] = field(default_factory=set)  # every log_id a 2xx (or 409) named for this key
     done: bool = False
     gave_up: bool = False
+    first_sent_wall: float = 0.0  # time.time() of the first attempt (to compare with the report's time)
 
     @property
     def key(self) -> tuple[str, str]:
@@ -149,16 +157,16 @@ class Ledger:
         return attempt
 
     def _retry_delay(self, attempt: Attempt, tries: int) -> float:
-        backoff = min(0.25 * 2**tries, self.backoff_cap_s)
         if attempt.retry_after and attempt.retry_after.isdigit():
             # A vehicle honours Retry-After; the cap keeps the test's clock short.
             return min(float(attempt.retry_after), 5.0)
-        return backoff
+        return backoff_delay(tries + 1, cap_s=self.backoff_cap_s)
 
     def post_log(self, client: httpx.Client, log: dict[str, Any]) -> LogRecord:
         record = LogRecord(vehicle_id=log["vehicle_id"], timestamp=log["timestamp"])
         with self._lock:
             self.records.append(record)
+        record.first_sent_wall = time.time()
         first = time.monotonic()
         for tries in itertools.count():
             attempt = self._attempt(client, record, log)
@@ -204,6 +212,15 @@ class Ledger:
         self._threads = [thread for thread in self._threads if thread.is_alive()]
         assert not alive, f"ledger threads still posting after {timeout} s: {alive}"
 
+    def wait_done(self, timeout: float = 180.0) -> None:
+        """Wait until the background posters have posted every log (the logs ran out), retries included."""
+        deadline = time.monotonic() + timeout
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        alive = [thread.name for thread in self._threads if thread.is_alive()]
+        assert not alive, f"ledger threads still posting after {timeout} s: {alive}"
+        self._threads = []
+
     def abort(self) -> None:
         """Stop at once, retries included (a failed test's teardown): nothing keeps posting afterwards."""
         self._abort.set()
@@ -222,15 +239,64 @@ class Ledger:
             thread.join(180)
         assert not any(thread.is_alive() for thread in workers), "burst did not finish in 180 s"
 
-    def post_until(self, predicate, timeout: float, threads: int = 3, pause_s: float = 0.05) -> None:  # type: ignore[no-untyped-def]
-        """Post in the background until predicate() holds (checked every 50 ms) or timeout; then stop."""
-        self.start(threads=threads, pause_s=pause_s)
-        deadline = time.monotonic() + timeout
-        try:
-            while not predicate() and time.monotonic() < deadline:
-                time.sleep(0.05)
-        finally:
-            self.stop()
+    def run_at_rate(self, rate: float, duration_s: float, *, max_in_flight: int = 64, on_tick=None) -> dict[str, float]:  # type: ignore[no-untyped-def]
+        """Open loop: post log k at t0 + k / rate for `duration_s`, at most `max_in_flight` logs in flight
+        (a log holds its slot through its retries), then wait for the last ones. `on_tick(elapsed_s)` is
+        called from the pacing thread about once a second (the soak's restart and progress lines).
+        Returns the send figures: logs started, send window, achieved rate, the most a send lagged its slot."""
+        total = int(rate * duration_s)
+        slots = threading.BoundedSemaphore(max_in_flight)
+        local = threading.local()
+        clients: list[httpx.Client] = []
+
+        def client() -> httpx.Client:
+            if not hasattr(local, "client"):
+                local.client = httpx.Client(
+                    base_url=self.base_url, headers=self.headers, timeout=self.request_timeout_s
+                )
+                clients.append(local.client)
+            return local.client
+
+        def one(log: dict[str, Any]) -> None:
+            try:
+                self.post_log(client(), log)
+            finally:
+                slots.release()
+
+        max_lag = 0.0
+        sent = 0
+        next_tick = 1.0
+        t0 = time.monotonic()
+        with ThreadPoolExecutor(max_workers=max_in_flight, thread_name_prefix="vehicle") as pool:
+            for k in range(total):
+                target = t0 + k / rate
+                while (delay := target - time.monotonic()) > 0:
+                    time.sleep(min(delay, 0.5))
+                    if on_tick is not None and time.monotonic() - t0 >= next_tick:
+                        on_tick(time.monotonic() - t0)
+                        next_tick += 1.0
+                if on_tick is not None and time.monotonic() - t0 >= next_tick:  # behind the clock: tick anyway
+                    on_tick(time.monotonic() - t0)
+                    next_tick += 1.0
+                if self._abort.is_set():
+                    break
+                slots.acquire()
+                max_lag = max(max_lag, time.monotonic() - target)
+                log = self._next_log()
+                if log is None:
+                    slots.release()
+                    break
+                pool.submit(one, log)
+                sent += 1
+            window = time.monotonic() - t0
+        for each in clients:
+            each.close()
+        return {
+            "sent": sent,
+            "send_window_s": round(window, 3),
+            "achieved_rate_per_s": round(sent / window, 3) if window else 0.0,
+            "max_send_lag_s": round(max_lag, 4),
+        }
 
     # ------------------------------------------------------------------ views
     def snapshot(self) -> list[LogRecord]:
