@@ -102,8 +102,9 @@ def run(args: Any) -> int:
     from rest_framework import serializers
 
     from common.parsers import loads_strict
-    from diagnostics.fast_validation import validate_log_body, validate_log_fast
-    from diagnostics.serializers import validate_log
+    from diagnostics.validation import _log_fast as validate_log_fast
+    from diagnostics.validation import _log_full as validate_log
+    from diagnostics.validation import log_validate as validate_log_body
 
     if args.wait_quiet:
         wait_quiet(args.wait_quiet)
@@ -143,11 +144,12 @@ def run(args: Any) -> int:
     bulk_raw = compact(bulk_items)
 
     def bulk_full() -> None:
-        for item in loads_strict(bulk_raw, max_depth=4):
+        for item in loads_strict(bulk_raw):
             validate_log(item)
 
     from common.parsers import RawBulkBody
-    from diagnostics.bulk_validation import ItemError, bulk_items_validate
+    from diagnostics.validation import ItemError
+    from diagnostics.validation import logs_validate_bulk as bulk_items_validate
 
     bulk_body = RawBulkBody(bulk_raw, ndjson=False)
     assert not any(isinstance(item, ItemError) for item in bulk_items_validate(bulk_body))

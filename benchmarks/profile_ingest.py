@@ -36,7 +36,7 @@ from benchmarks.common import GetSpec, Stack, WebConfig, base_parser, closed_loo
 STAGES = {
     "JWT authentication (simplejwt, incl. the user query)": ["rest_framework_simplejwt/authentication.py"],
     "throttling (2 throttles, Redis)": ["common/throttling.py"],
-    "validation (validate_log_body)": ["diagnostics/fast_validation.py"],
+    "validation (validate_log_body)": ["diagnostics/validation.py"],
     "ingest SQL (diagnostic_log_ingest, without the publish)": ["_execute_with_wrappers"],
     "report task publish (kombu/Redis)": ["reports_enqueue (reports/dispatch.py"],
     "report selector (GET)": ["report_get (reports/selectors.py"],
@@ -114,7 +114,7 @@ def cprofile_requests(stack: Stack, *, endpoint: str, requests: int) -> None:
             "authenticate",
         ),
         ("    throttles (2, Redis INCR)", "rest_framework/views.py", "check_throttles"),
-        ("    validation (validate_log_body)", "diagnostics/fast_validation.py", "validate_log_body"),
+        ("    validation (validate_log_body)", "diagnostics/validation.py", "log_validate"),
         ("    diagnostic_log_ingest (SQL + publish)", "diagnostics/services.py", "diagnostic_log_ingest"),
         ("      report publish, on commit", "reports/dispatch.py", "reports_enqueue_on_commit"),
         ("      report publish hand-off (publisher.submit)", "reports/dispatch.py", "submit"),

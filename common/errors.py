@@ -13,7 +13,7 @@ from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
-from common.exceptions import Conflict
+from common.exceptions import Conflict, ServiceUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -27,7 +27,10 @@ _CODES: list[tuple[type[Exception], str]] = [
     (exceptions.PermissionDenied, "permission_denied"),
     (exceptions.NotFound, "not_found"),
     (exceptions.UnsupportedMediaType, "unsupported_media_type"),
+    (exceptions.MethodNotAllowed, "method_not_allowed"),
+    (exceptions.NotAcceptable, "not_acceptable"),
     (exceptions.Throttled, "throttled"),
+    (ServiceUnavailable, "service_unavailable"),
 ]
 
 
@@ -97,7 +100,7 @@ def exception_handler(exc: Exception, context: Mapping[str, Any]) -> Response | 
 
     if isinstance(exc, (OperationalError, InterfaceError)):
         logger.warning("database unavailable: %s", exc)
-        body = error_body("server_error", "The database is unavailable; retry later.")
+        body = error_body("service_unavailable", "The database is unavailable; retry later.")
         return Response(body, status=503, headers={"Retry-After": str(DB_RETRY_AFTER_SECONDS)})
     if isinstance(exc, DatabaseError) or not isinstance(exc, exceptions.APIException):
         logger.exception("unhandled error", exc_info=exc)
@@ -127,6 +130,8 @@ def exception_handler(exc: Exception, context: Mapping[str, Any]) -> Response | 
     else:
         if exc.status_code == 404:
             code = "not_found"
+        elif exc.status_code == 503:
+            code = "service_unavailable"
         elif exc.status_code >= 500:
             code = "server_error"
         elif code not in {"payload_too_large", "conflict"}:

@@ -24,5 +24,5 @@ class PayloadTooLarge(APIException):
 
 class ServiceUnavailable(APIException):
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-    default_code = "server_error"
+    default_code = "service_unavailable"
     default_detail = "The service is temporarily unavailable; retry later."

@@ -1,6 +1,8 @@
 """OpenAPI descriptions (drf-spectacular): response bodies and the error shape, for every endpoint."""
 
-from drf_spectacular.utils import OpenApiResponse, inline_serializer
+from typing import Any
+
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, inline_serializer
 from rest_framework import serializers
 
 ERROR_CODES = [
@@ -12,8 +14,11 @@ ERROR_CODES = [
     "conflict",
     "payload_too_large",
     "unsupported_media_type",
+    "method_not_allowed",
+    "not_acceptable",
     "throttled",
     "server_error",
+    "service_unavailable",
 ]
 
 
@@ -38,14 +43,14 @@ _ERROR_TEXT = {
     401: "Missing, expired or invalid access token (not_authenticated).",
     403: "Forbidden (permission_denied).",
     404: "Unknown, malformed or another fleet's id (not_found).",
-    405: "Method not allowed.",
-    406: "Not acceptable.",
+    405: "Method not allowed (method_not_allowed); Allow lists the methods.",
+    406: "No acceptable representation for the Accept header (not_acceptable).",
     409: "Same vehicle and timestamp with different content (conflict).",
     413: "Body larger than 1 MiB (payload_too_large).",
     415: "Content-Type is not application/json (unsupported_media_type).",
     429: "Rate limit exceeded (throttled); see Retry-After.",
     500: "Unexpected server error (server_error).",
-    503: "The database is unavailable (server_error); see Retry-After.",
+    503: "The database is unavailable (service_unavailable); see Retry-After.",
 }
 
 
@@ -68,3 +73,25 @@ PROCESSING_RESPONSE = inline_serializer(
     "ReportProcessing",
     {"log_id": serializers.UUIDField(), "status": serializers.ChoiceField(choices=["processing"])},
 )
+
+
+# Every list (common.pagination): `limit` and the opaque `cursor` of the previous answer's `next`.
+LIST_PARAMETERS = [
+    OpenApiParameter("limit", int, description="Items per page, 1-500 (default 50)."),
+    OpenApiParameter("cursor", str, description="The opaque cursor from a previous answer's `next`."),
+]
+TIME_WINDOW_PARAMETERS = [
+    OpenApiParameter("since", str, description="ISO 8601 with an offset; inclusive."),
+    OpenApiParameter("until", str, description="ISO 8601 with an offset; exclusive."),
+]
+
+
+def list_response(item: Any, name: str) -> Any:
+    """The list answer: {"results": [item, ...], "next": url | null}."""
+    return inline_serializer(
+        name,
+        {
+            "results": item(many=True) if isinstance(item, type) else item,
+            "next": serializers.URLField(allow_null=True, help_text="The next page, or null on the last."),
+        },
+    )

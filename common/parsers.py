@@ -1,7 +1,8 @@
 """A strict JSON parser for request bodies.
 
 Python's json module accepts NaN, Infinity, numbers that overflow to infinity (1e999) and repeated
-keys, and recurses without a depth limit of its own; the contract rejects all of these with a 400.
+keys, and recurses until it runs out of stack (RecursionError); the contract rejects all of these with a
+400, and so is any body nested more than MAX_DEPTH levels deep, wherever (an ignored field too).
 """
 
 import json
@@ -15,9 +16,7 @@ from rest_framework.exceptions import ParseError
 from rest_framework.parsers import BaseParser
 
 from common.exceptions import PayloadTooLarge
-
-# The deepest document the schema needs: object -> cells array -> cell object.
-MAX_DEPTH = 3
+from common.limits import MAX_DEPTH
 
 
 class _Reject(ValueError):
@@ -82,6 +81,9 @@ def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return obj
 
 
+_TOO_DEEP = f"JSON nesting is deeper than {MAX_DEPTH} levels."
+
+
 def _depth(value: Any) -> int:
     """Depth of nested containers, iteratively (no recursion on hostile input)."""
     deepest = 0
@@ -99,8 +101,11 @@ def _depth(value: Any) -> int:
     return deepest
 
 
-def loads_strict(raw: bytes | str, *, max_depth: int = MAX_DEPTH) -> Any:
-    """Parse a JSON document by the contract's rules; raise ParseError (400 parse_error) otherwise."""
+def loads_strict(raw: bytes | str) -> Any:
+    """Parse a JSON document by the contract's rules; raise ParseError (400 parse_error) otherwise.
+
+    Depth counts nested arrays and objects from the document's root: MAX_DEPTH levels pass, one more does not.
+    """
     if isinstance(raw, bytes):
         try:
             text = raw.decode("utf-8")
@@ -121,11 +126,11 @@ def loads_strict(raw: bytes | str, *, max_depth: int = MAX_DEPTH) -> Any:
     except _Reject as exc:
         raise ParseError(f"JSON parse error: {exc}") from None
     except RecursionError:
-        raise ParseError(f"JSON nesting is deeper than {max_depth} levels.") from None
+        raise ParseError(_TOO_DEEP) from None
     except ValueError as exc:  # JSONDecodeError, and int() refusing over-long digit strings
         raise ParseError(f"JSON parse error: {exc}") from None
-    if _depth(data) > max_depth:
-        raise ParseError(f"JSON nesting is deeper than {max_depth} levels.")
+    if _depth(data) > MAX_DEPTH:
+        raise ParseError(_TOO_DEEP)
     if _SURROGATE_ESCAPE.search(text):
         _check_no_lone_surrogates(data)
     return data
@@ -143,7 +148,6 @@ def read_limited(stream: Any, limit: int) -> bytes:
 
 class StrictJSONParser(BaseParser):
     media_type = "application/json"
-    max_depth = MAX_DEPTH
 
     def max_bytes(self) -> int:
         return int(settings.MAX_BODY_BYTES)
@@ -164,7 +168,7 @@ class StrictJSONParser(BaseParser):
             raise PayloadTooLarge(f"Request body is larger than {limit} bytes.") from None
 
     def parse(self, stream: Any, media_type: str | None = None, parser_context: dict[str, Any] | None = None) -> Any:
-        return loads_strict(self.read_body(stream, parser_context), max_depth=self.max_depth)
+        return loads_strict(self.read_body(stream, parser_context))
 
 
 class RawJSONParser(StrictJSONParser):
@@ -175,9 +179,8 @@ class RawJSONParser(StrictJSONParser):
 
 
 class BulkJSONParser(StrictJSONParser):
-    """A JSON array of logs: one level deeper than a single log, and a larger body."""
-
-    max_depth = MAX_DEPTH + 1
+    """A JSON array of logs, and a larger body. Its depth counts from the array (docs/bulk.md): at most
+    MAX_DEPTH levels for the whole body, so an item may be one level less deep than a single log."""
 
     def max_bytes(self) -> int:
         return int(settings.MAX_BULK_BODY_BYTES)
@@ -185,7 +188,7 @@ class BulkJSONParser(StrictJSONParser):
     @classmethod
     def loads(cls, raw: bytes) -> Any:
         """The whole body parsed strictly, as `parse` returns it (any problem anywhere: ParseError)."""
-        return loads_strict(raw, max_depth=cls.max_depth)
+        return loads_strict(raw)
 
     def parse(self, stream: Any, media_type: str | None = None, parser_context: dict[str, Any] | None = None) -> Any:
         return self.loads(self.read_body(stream, parser_context))

@@ -100,13 +100,17 @@ class FixedWindowThrottle(BaseThrottle):
 
 
 class UserFleetRateThrottle(FixedWindowThrottle):
-    """Per API user, and per fleet (all users of a fleet together)."""
+    """Per API user, and per fleet (all users and device credentials of a fleet together).
+
+    A principal names its own scope by `throttle_scope`: a device credential counts per credential in the
+    `device` scope (vehicles.authentication.DevicePrincipal); a user, without one, in `user`.
+    """
 
     def idents(self, request, view) -> Iterable[tuple[str, str]]:  # type: ignore[no-untyped-def]
         user = request.user
         if not (user and user.is_authenticated):
             return []
-        pairs = [("user", str(user.pk))]
+        pairs = [(getattr(user, "throttle_scope", "user"), str(user.pk))]
         if getattr(user, "fleet_id", None) is not None:
             pairs.append(("fleet", str(user.fleet_id)))
         return pairs

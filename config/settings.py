@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework_simplejwt",
     "rest_framework_simplejwt.token_blacklist",
+    "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "common",
@@ -189,13 +190,20 @@ CELERY_BEAT_SCHEDULE = {
 
 # --- REST framework and JWT -------------------------------------------------------------------------------
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["fleets.authentication.FleetJWTAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # JWT first: its WWW-Authenticate (Bearer) is the one a 401 names. A device credential authenticates
+    # everywhere and is then refused (403) by the default permission, except on the two ingest POSTs.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "fleets.authentication.FleetJWTAuthentication",
+        "vehicles.authentication.DeviceTokenAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["fleets.permissions.IsFleetUser"],
     "DEFAULT_PARSER_CLASSES": ["common.parsers.StrictJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["common.renderers.ORJSONRenderer"],
     "EXCEPTION_HANDLER": "common.errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
+    # No ?format= override: a representation is chosen by the Accept header (and the URL, for reports.csv).
+    "URL_FORMAT_OVERRIDE": None,
     "DEFAULT_THROTTLE_CLASSES": ["common.throttling.UserFleetRateThrottle"],
     "NUM_PROXIES": int(os.environ["NUM_PROXIES"]) if os.environ.get("NUM_PROXIES") else None,
 }
@@ -212,10 +220,21 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": r"/api/v1",
 }
 # Rate limits (count/period, period one of s, min, hour), counted in the shared cache.
+# The defaults let the largest fleet we plan for through unthrottled: 10,000 vehicles posting every 30 s are
+# 333 logs/s, 20,000 requests a minute when each log is its own POST (bulk posts count one per request).
+# - user 60,000/min: one fleet account posting for all of them has 3x room, for retries, vehicles bunching
+#   up within a minute, and the account's own reads;
+# - fleet 120,000/min: every user and device of a fleet together; twice a user's limit, so the fleet's
+#   devices and an ingest account can post at once;
+# - device 120/min per credential: a vehicle posts 2 a minute; the rest is room for retries and for a
+#   vehicle catching up after being offline (or it posts its backlog to the bulk endpoint).
+# tests/unit/test_throttle_defaults.py checks this arithmetic.
+THROTTLE_DEFAULT_RATES = {"user": "60000/min", "fleet": "120000/min", "device": "120/min", "auth": "120/min"}
 THROTTLE_RATES = {
-    "user": os.environ.get("THROTTLE_USER_RATE", "6000/min"),
-    "fleet": os.environ.get("THROTTLE_FLEET_RATE", "30000/min"),
-    "auth": os.environ.get("THROTTLE_AUTH_RATE", "120/min"),
+    "user": os.environ.get("THROTTLE_USER_RATE", THROTTLE_DEFAULT_RATES["user"]),
+    "fleet": os.environ.get("THROTTLE_FLEET_RATE", THROTTLE_DEFAULT_RATES["fleet"]),
+    "device": os.environ.get("THROTTLE_DEVICE_RATE", THROTTLE_DEFAULT_RATES["device"]),
+    "auth": os.environ.get("THROTTLE_AUTH_RATE", THROTTLE_DEFAULT_RATES["auth"]),
 }
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=int(os.environ.get("JWT_ACCESS_MINUTES", "15"))),
@@ -234,7 +253,6 @@ MAX_BODY_BYTES = 1024 * 1024  # 1 MiB, the contract's limit (413 above it)
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_BODY_BYTES
 MAX_BULK_ITEMS = 1000  # POST /api/v1/diagnostics/bulk: more items is a 413
 MAX_BULK_BODY_BYTES = 16 * 1024 * 1024
-TIMESTAMP_MAX_FUTURE = timedelta(minutes=5)
 REPORT_RETRY_AFTER_SECONDS = 1
 
 AUTH_PASSWORD_VALIDATORS: list[dict[str, str]] = []

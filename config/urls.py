@@ -10,6 +10,7 @@ api_v1 = [
     path("auth/token/refresh", TokenRefreshApi.as_view(), name="token-refresh"),
     path("", include("diagnostics.urls")),
     path("", include("reports.urls")),
+    path("", include("vehicles.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
 ]

@@ -15,18 +15,15 @@ from rest_framework.views import APIView
 from common.openapi import AUTHENTICATED_ERRORS, INGEST_RESPONSE, ErrorDetailSerializer, error_responses
 from common.parsers import RawBulkJSONParser, RawJSONParser, RawNDJSONParser
 from common.request import json_body
+from common.timestamps import format_timestamp
 from common.uuids import uuid_or_404
-from diagnostics.bulk_validation import ItemError, bulk_items_validate
-from diagnostics.fast_validation import validate_log_body
 from diagnostics.selectors import diagnostic_log_get
-from diagnostics.serializers import (
-    DiagnosticLogOutputSerializer,
-    DiagnosticLogSerializer,
-    format_timestamp,
-)
+from diagnostics.serializers import DiagnosticLogOutputSerializer, DiagnosticLogSerializer
 from diagnostics.services import BulkStatus, diagnostic_log_ingest, diagnostic_log_status, diagnostic_logs_ingest_bulk
+from diagnostics.validation import ItemError, log_validate, logs_validate_bulk
 from fleets.permissions import IsFleetMember
 from vehicles.models import ProcessingStatus
+from vehicles.permissions import IsFleetUserOrDevice, device_vehicle_id
 
 # pending and processing are one "processing" to a client; a failed log (a retry of a poison log) says so.
 _STATUS_SHOWN = {ProcessingStatus.COMPLETED: "completed", ProcessingStatus.FAILED: "failed"}
@@ -37,9 +34,10 @@ def report_location(log_id: object) -> str:
 
 
 class DiagnosticLogIngestApi(APIView):
-    """POST /api/v1/diagnostics: 202 for a new log, 200 for a same-content retry."""
+    """POST /api/v1/diagnostics: 202 for a new log, 200 for a same-content retry (a fleet user, or a device
+    credential for its own vehicle)."""
 
-    permission_classes = [IsAuthenticated, IsFleetMember]
+    permission_classes = [IsAuthenticated, IsFleetUserOrDevice]
     parser_classes = [RawJSONParser]
 
     @extend_schema(
@@ -52,8 +50,10 @@ class DiagnosticLogIngestApi(APIView):
         },
     )
     def post(self, request: Request) -> Response:
-        data = validate_log_body(json_body(request))
-        result = diagnostic_log_ingest(fleet_id=request.user.fleet_id, data=data)
+        data = log_validate(json_body(request))
+        result = diagnostic_log_ingest(
+            fleet_id=request.user.fleet_id, data=data, device_vehicle_id=device_vehicle_id(request)
+        )
         status = result.status
         if result.created and settings.CELERY_TASK_ALWAYS_EAGER:
             # In-process mode computed the report on commit; say so.
@@ -124,9 +124,10 @@ _ITEM_HTTP_STATUS = {
 
 
 class DiagnosticLogBulkIngestApi(APIView):
-    """POST /api/v1/diagnostics/bulk: up to 1,000 logs (JSON array or NDJSON), each judged on its own."""
+    """POST /api/v1/diagnostics/bulk: up to 1,000 logs (JSON array or NDJSON), each judged on its own (a
+    fleet user, or a device credential: an item of another vehicle is then forbidden)."""
 
-    permission_classes = [IsAuthenticated, IsFleetMember]
+    permission_classes = [IsAuthenticated, IsFleetUserOrDevice]
     parser_classes = [RawBulkJSONParser, RawNDJSONParser]
 
     @extend_schema(
@@ -146,7 +147,7 @@ class DiagnosticLogBulkIngestApi(APIView):
     )
     def post(self, request: Request) -> Response:
         body = json_body(request, media_types=("application/json", "application/x-ndjson"))
-        items = bulk_items_validate(body)
+        items = logs_validate_bulk(body)
         results: dict[int, dict[str, Any]] = {}
         valid: dict[int, dict[str, Any]] = {}
         for index, item in enumerate(items):
@@ -154,7 +155,10 @@ class DiagnosticLogBulkIngestApi(APIView):
                 results[index] = {"status": BulkStatus.INVALID, "error": item.error}
             else:
                 valid[index] = item
-        for index, outcome in diagnostic_logs_ingest_bulk(fleet_id=request.user.fleet_id, items=valid).items():
+        outcomes = diagnostic_logs_ingest_bulk(
+            fleet_id=request.user.fleet_id, items=valid, device_vehicle_id=device_vehicle_id(request)
+        )
+        for index, outcome in outcomes.items():
             result: dict[str, Any] = {"status": outcome.status, "log_id": str(outcome.log_id)}
             if outcome.status == BulkStatus.CONFLICT:
                 result["error"] = {
@@ -166,7 +170,7 @@ class DiagnosticLogBulkIngestApi(APIView):
                 del result["log_id"]
                 result["error"] = {
                     "code": "permission_denied",
-                    "message": f"Vehicle {valid[index]['vehicle_id']} belongs to another fleet.",
+                    "message": outcome.message or f"Vehicle {valid[index]['vehicle_id']} belongs to another fleet.",
                 }
             results[index] = result
         ordered = [

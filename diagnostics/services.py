@@ -95,13 +95,16 @@ def _log_row(log_id: uuid.UUID, data: dict[str, Any]) -> list[Any]:
     ]
 
 
-def diagnostic_log_ingest(*, fleet_id: int, data: dict[str, Any]) -> IngestResult:
+def diagnostic_log_ingest(*, fleet_id: int, data: dict[str, Any], device_vehicle_id: str | None = None) -> IngestResult:
     """Store one validated log and schedule its report after commit.
 
     Idempotent by (vehicle_id, timestamp): a same-content retry returns the original log (created=False);
     different content raises Conflict (409). Concurrent duplicates are settled by the unique constraint,
-    never by a read before the write.
+    never by a read before the write. `device_vehicle_id`, for a device credential, is the one vehicle it
+    may post for: a log of any other raises PermissionDenied (403) and nothing is read or stored.
     """
+    if device_vehicle_id is not None and data["vehicle_id"] != device_vehicle_id:
+        raise PermissionDenied(device_forbidden_message(device_vehicle_id))
     new_id = uuid.uuid4()
     row = _log_row(new_id, data)
     with connection.cursor() as cursor:
@@ -156,6 +159,11 @@ class BulkStatus:
 class BulkItemResult:
     status: str  # a BulkStatus value
     log_id: uuid.UUID | None = None
+    message: str | None = None  # why, for a forbidden item
+
+
+def device_forbidden_message(device_vehicle_id: str) -> str:
+    return f"This device credential may only post logs of vehicle {device_vehicle_id}."
 
 
 def _vehicle_pks_for_fleet(cursor: Any, *, vehicle_ids: list[str], fleet_id: int) -> dict[str, int | None]:
@@ -253,7 +261,9 @@ def _insert_new_logs(cursor: Any, rows: list[_NewLog]) -> set[uuid.UUID]:
     return {row[0] for row in cursor.fetchall()}
 
 
-def diagnostic_logs_ingest_bulk(*, fleet_id: int, items: dict[int, dict[str, Any]]) -> dict[int, BulkItemResult]:
+def diagnostic_logs_ingest_bulk(
+    *, fleet_id: int, items: dict[int, dict[str, Any]], device_vehicle_id: str | None = None
+) -> dict[int, BulkItemResult]:
     """Store many validated logs in one transaction: each item created, duplicate, conflict or forbidden.
 
     Same rules as the single ingest, per item: identity by (vehicle, timestamp) decided by the unique
@@ -261,8 +271,15 @@ def diagnostic_logs_ingest_bulk(*, fleet_id: int, items: dict[int, dict[str, Any
     batch), different content a conflict. The new logs go in with one COPY; when that breaks the unique
     constraint (some are stored already, or a concurrent request stored them) it is rolled back to its
     savepoint and one multi-row INSERT … ON CONFLICT settles each. One batch report task after commit.
+    `device_vehicle_id`, for a device credential: an item of any other vehicle is forbidden, not stored.
     """
     results: dict[int, BulkItemResult] = {}
+    if device_vehicle_id is not None:
+        message = device_forbidden_message(device_vehicle_id)
+        for index, data in items.items():
+            if data["vehicle_id"] != device_vehicle_id:
+                results[index] = BulkItemResult(BulkStatus.FORBIDDEN, message=message)
+        items = {index: data for index, data in items.items() if index not in results}
     if not items:
         return results
     with transaction.atomic(), connection.cursor() as cursor:

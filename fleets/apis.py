@@ -28,7 +28,7 @@ class TokenObtainApi(TokenObtainPairView):
 @extend_schema(
     responses={
         200: inline_serializer(
-            "TokenRefreshed", {"access": serializers.CharField(), "refresh": serializers.CharField(required=False)}
+            "TokenRefreshed", {"access": serializers.CharField(), "refresh": serializers.CharField()}
         ),
         **_TOKEN_ERRORS,
     },

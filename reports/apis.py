@@ -1,20 +1,57 @@
 """HTTP interface of reports."""
 
+from typing import Any
+
+import orjson
 from django.conf import settings
-from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework.exceptions import NotFound
+from django.db.models import QuerySet
+from django.http import StreamingHttpResponse
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.permissions import IsAuthenticated
+from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from common.openapi import AUTHENTICATED_ERRORS, PROCESSING_RESPONSE, error_responses
+from common.filters import filtered
+from common.openapi import (
+    AUTHENTICATED_ERRORS,
+    LIST_PARAMETERS,
+    PROCESSING_RESPONSE,
+    TIME_WINDOW_PARAMETERS,
+    error_responses,
+    list_response,
+)
+from common.pagination import KeysetCursorPagination
+from common.renderers import ORJSONRenderer
 from common.timestamps import format_timestamp
 from common.uuids import uuid_or_404
 from fleets.permissions import IsFleetMember
-from reports.selectors import report_get
-from reports.serializers import REPORT_OK_RESPONSE
-from vehicles.models import ProcessingStatus
+from reports.exports import CSV_HEADER, reports_csv_chunks
+from reports.filters import ReportFilterSet, VehicleReportFilterSet
+from reports.selectors import (
+    SUMMARY_WINDOWS,
+    fleet_summary,
+    report_data,
+    report_get,
+    report_rows,
+    reports_of_fleet,
+    reports_of_vehicle,
+)
+from reports.serializers import REPORT_OK_RESPONSE, BatteryReportOutputSerializer, FleetSummarySerializer
+from vehicles.models import AnomalyCode, ProcessingStatus
+from vehicles.selectors import vehicle_get
+
+ANOMALY_PARAMETER = OpenApiParameter("anomaly", str, enum=AnomalyCode.values, description="Reports with it.")
+REPORT_FILTER_PARAMETERS = [
+    *TIME_WINDOW_PARAMETERS,
+    ANOMALY_PARAMETER,
+    OpenApiParameter("vehicle_id", str),
+    OpenApiParameter("soh_lt", float, description="battery_soh below this (%)."),
+]
 
 
 class BatteryReportDetailApi(APIView):
@@ -56,4 +93,112 @@ class BatteryReportDetailApi(APIView):
             {"log_id": log_id_text, "status": "processing"},
             status=202,
             headers={"Retry-After": str(settings.REPORT_RETRY_AFTER_SECONDS)},
+        )
+
+
+class VehicleReportListApi(APIView):
+    """GET /api/v1/vehicles/<vehicle_id>/reports: the vehicle's completed reports, newest log timestamp first."""
+
+    permission_classes = [IsAuthenticated, IsFleetMember]
+
+    @extend_schema(
+        operation_id="vehicles_reports_list",
+        parameters=[*LIST_PARAMETERS, *TIME_WINDOW_PARAMETERS, ANOMALY_PARAMETER],
+        responses={
+            200: list_response(BatteryReportOutputSerializer, "VehicleReportList"),
+            **error_responses(400, 404, *AUTHENTICATED_ERRORS),
+        },
+    )
+    def get(self, request: Request, vehicle_id: str) -> Response:
+        vehicle = vehicle_get(fleet_id=request.user.fleet_id, vehicle_id=vehicle_id)
+        if vehicle is None:
+            raise NotFound("No such vehicle.")
+        queryset, _ = filtered(
+            VehicleReportFilterSet(request.query_params, queryset=reports_of_vehicle(vehicle_pk=vehicle.pk))
+        )
+        return _report_page(request, self, queryset, salt="vehicle-reports")
+
+
+class ReportListApi(APIView):
+    """GET /api/v1/reports: the fleet's completed reports, newest log timestamp first."""
+
+    permission_classes = [IsAuthenticated, IsFleetMember]
+
+    @extend_schema(
+        operation_id="reports_list",
+        parameters=[*LIST_PARAMETERS, *REPORT_FILTER_PARAMETERS],
+        responses={
+            200: list_response(BatteryReportOutputSerializer, "ReportList"),
+            **error_responses(400, *AUTHENTICATED_ERRORS),
+        },
+    )
+    def get(self, request: Request) -> Response:
+        queryset, _ = filtered(
+            ReportFilterSet(request.query_params, queryset=reports_of_fleet(fleet_id=request.user.fleet_id))
+        )
+        return _report_page(request, self, queryset, salt="reports")
+
+
+def _report_page(request: Request, view: APIView, queryset: QuerySet[Any], *, salt: str) -> Response:
+    paginator = KeysetCursorPagination(ordering="-log__timestamp", tiebreak="log_id", salt=salt)
+    page = paginator.paginate_queryset(report_rows(queryset), request, view=view)
+    return paginator.get_paginated_response([report_data(row) for row in page])
+
+
+class CSVRenderer(BaseRenderer):
+    media_type = "text/csv"
+    format = "csv"
+    charset = "utf-8"
+
+    def render(self, data: Any, accepted_media_type: str | None = None, renderer_context: Any = None) -> bytes:
+        return orjson.dumps(data)  # only errors are rendered: the export itself streams
+
+
+class ReportCsvApi(APIView):
+    """GET /api/v1/reports.csv: the fleet's reports (same filters as the list) as CSV, streamed."""
+
+    permission_classes = [IsAuthenticated, IsFleetMember]
+    renderer_classes = [ORJSONRenderer, CSVRenderer]
+
+    @extend_schema(
+        operation_id="reports_csv",
+        parameters=REPORT_FILTER_PARAMETERS,
+        responses={
+            (200, "text/csv"): OpenApiResponse(
+                OpenApiTypes.STR, description="Header " + ",".join(CSV_HEADER) + ", then one row per report."
+            ),
+            **error_responses(400, *AUTHENTICATED_ERRORS),
+        },
+    )
+    def get(self, request: Request) -> StreamingHttpResponse:
+        queryset, _ = filtered(
+            ReportFilterSet(request.query_params, queryset=reports_of_fleet(fleet_id=request.user.fleet_id))
+        )
+        response = StreamingHttpResponse(reports_csv_chunks(queryset), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="reports.csv"'
+        return response
+
+    def handle_exception(self, exc: Exception) -> Response:
+        # Errors keep the contract's JSON shape, whatever the client accepts.
+        self.request.accepted_renderer = ORJSONRenderer()
+        self.request.accepted_media_type = ORJSONRenderer.media_type
+        return super().handle_exception(exc)
+
+
+class FleetSummaryApi(APIView):
+    """GET /api/v1/fleet/summary?window=24h|7d|30d: the fleet at a glance."""
+
+    permission_classes = [IsAuthenticated, IsFleetMember]
+
+    @extend_schema(
+        operation_id="fleet_summary",
+        parameters=[OpenApiParameter("window", str, enum=list(SUMMARY_WINDOWS), description="Default 24h.")],
+        responses={200: FleetSummarySerializer, **error_responses(400, *AUTHENTICATED_ERRORS)},
+    )
+    def get(self, request: Request) -> Response:
+        window = request.query_params.get("window", "24h")
+        if window not in SUMMARY_WINDOWS:
+            raise ValidationError({"window": [f"Must be one of {', '.join(SUMMARY_WINDOWS)}."]})
+        return Response(
+            fleet_summary(fleet_id=request.user.fleet_id, window=SUMMARY_WINDOWS[window], now=timezone.now())
         )

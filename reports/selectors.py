@@ -1,13 +1,18 @@
 """Reads for reports, always scoped to the caller's fleet."""
 
 import uuid
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connection
+from django.db.models import QuerySet
 
+from common.limits import TIMESTAMP_MAX_FUTURE
 from common.renderers import RawJSON
+from common.timestamps import format_timestamp
 from reports.models import BatteryReport
-from vehicles.models import DiagnosticLog, Vehicle
+from vehicles.models import AnomalyCode, DiagnosticLog, Vehicle
+from vehicles.selectors import vehicle_data
 
 # One statement, written out once: the ORM would rebuild and compile it on every request, a large share
 # of the request's CPU (docs/performance.md, "GET report by one precomputed SELECT"). The report's JSONB
@@ -52,3 +57,96 @@ def report_get(*, log_id: uuid.UUID, fleet_id: int) -> dict[str, Any] | None:
         if found[key] is not None:
             found[key] = RawJSON(found[key])
     return found
+
+
+def reports_of_fleet(*, fleet_id: int) -> QuerySet[BatteryReport]:
+    """The fleet's completed reports (a report exists only once its log completed)."""
+    return BatteryReport.objects.filter(log__vehicle__fleet_id=fleet_id)
+
+
+def reports_of_vehicle(*, vehicle_pk: int) -> QuerySet[BatteryReport]:
+    return BatteryReport.objects.filter(log__vehicle_id=vehicle_pk)
+
+
+# What a list reads of each report: the same fields as GET /api/v1/reports/<log_id>.
+_LIST_FIELDS = (
+    "log_id",
+    "log__vehicle__vehicle_id",
+    "log__timestamp",
+    "battery_soh",
+    "log__cycle_count",
+    "anomalies",
+    "anomaly_details",
+    "diagnostics",
+    "generated_at",
+)
+
+
+def report_rows(queryset: QuerySet[BatteryReport]) -> QuerySet[Any]:
+    """Rows for report_data, as dicts (the paginator reads its position from them)."""
+    return queryset.values(*_LIST_FIELDS)
+
+
+def report_data(row: dict[str, Any]) -> dict[str, Any]:
+    """A list row in the shape GET /api/v1/reports/<log_id> answers for a completed report."""
+    return {
+        "log_id": str(row["log_id"]),
+        "vehicle_id": row["log__vehicle__vehicle_id"],
+        "timestamp": format_timestamp(row["log__timestamp"]),
+        "battery_soh": row["battery_soh"],
+        "cycle_count": row["log__cycle_count"],
+        "anomalies": row["anomalies"],
+        "anomaly_details": row["anomaly_details"],
+        "diagnostics": row["diagnostics"],
+        "status": "completed",
+        "generated_at": format_timestamp(row["generated_at"]),
+    }
+
+
+SUMMARY_WINDOWS = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
+SOH_BIN_PCT = 5
+SOH_CAP = 100
+WORST_VEHICLES = 10
+
+
+def fleet_summary(*, fleet_id: int, window: timedelta, now: datetime) -> dict[str, Any]:
+    """The fleet at a glance (API.md section 5): vehicles, those reporting in the window, the latest-SoH
+    histogram in 5-point bins, the window's reports per anomaly, the 10 vehicles with the lowest latest SoH."""
+    since = now - window
+    vehicles = Vehicle.objects.filter(fleet_id=fleet_id)
+    bins = SOH_CAP // SOH_BIN_PCT
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT count(*), count(*) FILTER (WHERE last_seen_at >= %s) FROM {Vehicle._meta.db_table} "
+            "WHERE fleet_id = %s",
+            [since, fleet_id],
+        )
+        total, reporting = cursor.fetchone()
+        cursor.execute(
+            f"SELECT LEAST(floor(latest_soh / %s)::int, %s) AS bin, count(*) FROM {Vehicle._meta.db_table} "
+            "WHERE fleet_id = %s AND latest_soh IS NOT NULL GROUP BY bin",
+            [SOH_BIN_PCT, bins - 1, fleet_id],
+        )
+        per_bin = dict(cursor.fetchall())
+        cursor.execute(
+            f"SELECT d ->> 'code', count(*) FROM {BatteryReport._meta.db_table} AS r "
+            f"JOIN {DiagnosticLog._meta.db_table} AS l ON l.id = r.log_id "
+            f"JOIN {Vehicle._meta.db_table} AS v ON v.id = l.vehicle_id "
+            "CROSS JOIN LATERAL jsonb_array_elements(r.anomaly_details) AS d "
+            "WHERE v.fleet_id = %s AND l.timestamp >= %s AND l.timestamp < %s GROUP BY 1",
+            [fleet_id, since, now + TIMESTAMP_MAX_FUTURE],  # logs may be stamped a little ahead
+        )
+        per_code = dict(cursor.fetchall())
+    worst = vehicles.filter(latest_soh__isnull=False).order_by("latest_soh", "vehicle_id")[:WORST_VEHICLES]
+    return {
+        "vehicles": total,
+        "reporting": reporting,
+        "soh_histogram": [
+            {"from": index * SOH_BIN_PCT, "to": (index + 1) * SOH_BIN_PCT, "count": per_bin.get(index, 0)}
+            for index in range(bins)
+        ],
+        "anomalies": {code: per_code.get(code, 0) for code in AnomalyCode.values},
+        "worst": [vehicle_data(vehicle) for vehicle in worst],
+        # Alerts are not raised yet (the alerts app comes with the contract's section 7): none is open.
+        "open_alerts": {"warning": 0, "critical": 0},
+    }

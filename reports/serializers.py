@@ -1,7 +1,9 @@
 """Output shapes of the report endpoint (for the OpenAPI schema; the view builds the same dicts)."""
 
-from drf_spectacular.utils import PolymorphicProxySerializer
+from drf_spectacular.utils import PolymorphicProxySerializer, inline_serializer
 from rest_framework import serializers
+
+from vehicles.serializers import VehicleSerializer
 
 
 class AnomalyDetailSerializer(serializers.Serializer):
@@ -47,3 +49,26 @@ REPORT_OK_RESPONSE = PolymorphicProxySerializer(
     serializers=[BatteryReportOutputSerializer, BatteryReportFailedSerializer],
     resource_type_field_name=None,
 )
+
+
+# "from" is a Python keyword: the bin's fields are given as a mapping.
+SOH_BIN = inline_serializer(
+    "SohBin",
+    {
+        "from": serializers.IntegerField(help_text="SoH %, inclusive"),
+        "to": serializers.IntegerField(help_text="SoH %, exclusive (100 inclusive in the last bin)"),
+        "count": serializers.IntegerField(),
+    },
+    many=True,
+)
+
+
+class FleetSummarySerializer(serializers.Serializer):
+    """GET /api/v1/fleet/summary (for the OpenAPI schema; reports.selectors.fleet_summary builds it)."""
+
+    vehicles = serializers.IntegerField()
+    reporting = serializers.IntegerField(help_text="Vehicles with a log in the window.")
+    soh_histogram = SOH_BIN
+    anomalies = serializers.DictField(child=serializers.IntegerField(), help_text="Reports in the window, per code.")
+    worst = VehicleSerializer(many=True, help_text="Up to 10 vehicles by lowest latest SoH.")
+    open_alerts = serializers.DictField(child=serializers.IntegerField())

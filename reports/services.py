@@ -11,6 +11,7 @@ from django.db import DatabaseError, connection, transaction
 from reports.health import BatterySnapshot, evaluate
 from reports.models import BatteryReport
 from vehicles.models import DiagnosticLog, ProcessingStatus
+from vehicles.services import CompletedReport, vehicle_summaries_update
 
 logger = logging.getLogger(__name__)
 _REPORT_TABLE = BatteryReport._meta.db_table
@@ -141,6 +142,7 @@ def _compute(*, ids: list[str], claimed: list[tuple[uuid.UUID, int]], key: int, 
     }
     to_compute = [str(log_id) for log_id, attempts in claimed if attempts <= max_attempts]
     reports: list[tuple[str, float, str, str, str]] = []
+    summaries: list[CompletedReport] = []
     with transaction.atomic(), connection.cursor() as cursor:
         rows: list[tuple[uuid.UUID, object, int, float, float]] = []
         if to_compute:
@@ -163,6 +165,15 @@ def _compute(*, ids: list[str], claimed: list[tuple[uuid.UUID, int]], key: int, 
             except Exception as exc:  # bad data: terminal for this log, never for its neighbours
                 failed[log_id] = f"{type(exc).__name__}: {exc}"
                 continue
+            summaries.append(
+                CompletedReport(
+                    log_id=log_id,
+                    battery_soh=report["battery_soh"],
+                    cycle_count=cycle_count,
+                    anomalies=report["anomalies"],
+                    anomaly_codes=[detail["code"] for detail in report["anomaly_details"]],
+                )
+            )
             reports.append(
                 (
                     str(log_id),
@@ -200,6 +211,7 @@ def _compute(*, ids: list[str], claimed: list[tuple[uuid.UUID, int]], key: int, 
                     ProcessingStatus.COMPLETED,
                 ],
             )
+        vehicle_summaries_update(processed=[*map(uuid.UUID, done), *failed], completed=summaries)
     return BatchOutcome(
         completed=tuple(uuid.UUID(log_id) for log_id in done),
         failed=failed,

@@ -1,7 +1,17 @@
 from django.urls import path
 
-from reports.apis import BatteryReportDetailApi
+from reports.apis import (
+    BatteryReportDetailApi,
+    FleetSummaryApi,
+    ReportCsvApi,
+    ReportListApi,
+    VehicleReportListApi,
+)
 
 urlpatterns = [
+    path("reports", ReportListApi.as_view(), name="reports-list"),
+    path("reports.csv", ReportCsvApi.as_view(), name="reports-csv"),
     path("reports/<str:log_id>", BatteryReportDetailApi.as_view(), name="reports-detail"),
+    path("vehicles/<str:vehicle_id>/reports", VehicleReportListApi.as_view(), name="vehicles-reports"),
+    path("fleet/summary", FleetSummaryApi.as_view(), name="fleet-summary"),
 ]

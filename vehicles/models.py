@@ -5,20 +5,65 @@ The tables keep the names they had when these models lived in the diagnostics ap
 
 import uuid
 
+from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 from django.db.models.functions import Now
 
 
+class BatteryProfile(models.TextChoices):
+    """The battery chemistries whose thresholds the health rules know (the rules define each profile)."""
+
+    NMC = "nmc", "NMC (nickel manganese cobalt oxide)"
+    LFP = "lfp", "LFP (lithium iron phosphate)"
+
+
+class AnomalyCode(models.TextChoices):
+    """The report's anomaly codes (reports.health defines them; a test keeps the two lists equal)."""
+
+    VOLTAGE_IMBALANCE = "voltage_imbalance", "Voltage imbalance"
+    OVERHEATING = "overheating", "Overheating"
+    LOW_SOH = "low_soh", "Low state of health"
+
+
 class Vehicle(models.Model):
-    """A vehicle, owned by the fleet whose user first posted a log for it."""
+    """A vehicle, owned by the fleet whose user first registered it or posted a log for it.
+
+    The registry (`vin`, `model`, `manufacture_date`, `profile`) is set by the fleet. The summary columns
+    are kept by the report worker, batch by batch (`vehicles.services.vehicle_summaries_update`), not by
+    the ingest request: `first_seen_at`/`last_seen_at` are the oldest and newest timestamps and `log_count`
+    the number of the vehicle's logs that have been processed (completed or failed); `latest_*` describe
+    the completed report with the newest log timestamp, never a late log's.
+    """
 
     vehicle_id = models.CharField(max_length=64, unique=True)
     fleet = models.ForeignKey("fleets.Fleet", on_delete=models.PROTECT, related_name="vehicles")
     created_at = models.DateTimeField(db_default=Now())
+    # NULL, not "", until set: "unset" is not a value, and the fleet-wide unique VIN ignores NULLs.
+    vin = models.CharField(max_length=17, null=True, blank=True)  # noqa: DJ001
+
+    model = models.CharField(max_length=100, null=True, blank=True)  # noqa: DJ001
+    manufacture_date = models.DateField(null=True, blank=True)
+    profile = models.CharField(
+        max_length=16, choices=BatteryProfile.choices, default=BatteryProfile.NMC, db_default=BatteryProfile.NMC
+    )
+    first_seen_at = models.DateTimeField(null=True, blank=True)
+    last_seen_at = models.DateTimeField(null=True, blank=True)
+    log_count = models.PositiveIntegerField(default=0, db_default=0)
+    latest_log_id = models.UUIDField(null=True, blank=True)
+    latest_at = models.DateTimeField(null=True, blank=True)
+    latest_soh = models.FloatField(null=True, blank=True)  # percent, as the report's battery_soh
+    latest_cycle_count = models.IntegerField(null=True, blank=True)
+    latest_anomalies = models.JSONField(null=True, blank=True)  # the report's anomaly strings
+    latest_anomaly_codes = ArrayField(models.CharField(max_length=32), null=True, blank=True)
 
     class Meta:
         db_table = "diagnostics_vehicle"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["fleet", "vin"], condition=models.Q(vin__isnull=False), name="vehicle_fleet_vin_uniq"
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.vehicle_id
@@ -67,3 +112,25 @@ class DiagnosticLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.vehicle_id} @ {self.timestamp.isoformat()}"
+
+
+class DeviceCredential(models.Model):
+    """An ingest-only credential of one vehicle: `Authorization: Device <token>` may post that vehicle's
+    logs and nothing else (vehicles.authentication, vehicles.permissions).
+
+    Only the token's SHA-256 is stored (`token_hash`, 64 hex digits; see vehicles.tokens for why a fast
+    hash is enough). A revoked credential keeps its row, for the record, and is refused from the moment
+    `revoked_at` is set: authentication reads the row on every request. `last_used_at` is approximate:
+    it is written at most once per vehicles.authentication.LAST_USED_RESOLUTION.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    vehicle = models.ForeignKey(Vehicle, on_delete=models.CASCADE, related_name="device_credentials")
+    name = models.CharField(max_length=100, blank=True, default="")
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(db_default=Now())
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.vehicle_id}: {self.name or self.id}"

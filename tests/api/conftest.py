@@ -33,6 +33,10 @@ class JsonClient:
     def get(self, path: str, **extra: Any):  # type: ignore[no-untyped-def]
         return self.client.get(path, **extra)
 
+    def put(self, path: str, body: Any = None, *, raw: bytes | str | None = None, **extra: Any):  # type: ignore[no-untyped-def]
+        data = raw if raw is not None else json.dumps(body)
+        return self.client.generic("PUT", path, data, content_type="application/json", **extra)
+
 
 @pytest.fixture
 def user(transactional_db):  # type: ignore[no-untyped-def]
@@ -87,8 +91,11 @@ ERROR_CODES = frozenset(
         "conflict",
         "payload_too_large",
         "unsupported_media_type",
+        "method_not_allowed",
+        "not_acceptable",
         "throttled",
         "server_error",
+        "service_unavailable",
     }
 )
 

@@ -100,7 +100,8 @@ def test_one_thousand_and_one_items_are_413(api_a, assert_error):
     [
         pytest.param('{"vehicle_id": "EV-1"}', "application/json", 400, "invalid", id="object-not-array"),
         pytest.param("[1, 2", "application/json", 400, "parse_error", id="broken-json"),
-        pytest.param("[[[[[[1]]]]]]", "application/json", 400, "parse_error", id="too-deep"),
+        pytest.param("[" * 65 + "]" * 65, "application/json", 400, "parse_error", id="65-levels-deep"),
+        pytest.param("[" * 100_000 + "]" * 100_000, "application/json", 400, "parse_error", id="100000-levels-deep"),
         pytest.param("[]", "text/plain", 415, "unsupported_media_type", id="text-plain"),
         pytest.param("", "application/json", 400, "parse_error", id="empty"),
     ],
@@ -123,3 +124,45 @@ def test_body_over_the_bulk_limit_is_413(api_a, assert_error, settings):
 
 def test_bulk_needs_a_token(anon, assert_error):
     assert_error(anon.post(URL, _logs(1)), 401, "not_authenticated")
+
+
+# --- depth: 64 levels counted from the body's root (docs/bulk.md) ---------------------------------------------
+
+
+def _with_nested_extra(log: dict, item_depth: int) -> str:
+    """The log as JSON with an unknown field of nested arrays, so that the item is `item_depth` levels deep."""
+    text = json.dumps({**log, "extra": 0})
+    assert text.endswith('"extra": 0}')
+    return text[: -len("0}")] + "[" * (item_depth - 1) + "]" * (item_depth - 1) + "}"
+
+
+def test_array_item_63_levels_deep_is_stored_without_its_unknown_field(api_a):
+    log = mock_log(seed=1, vehicle_id="EV-DEEP-1")
+    response = api_a.post(URL, raw="[" + _with_nested_extra(log, 63) + "]")
+    assert response.status_code == 200, response.content
+    assert [(r["status"], r["http_status"]) for r in response.json()["results"]] == [("created", 202)]
+    stored = api_a.get(f"/api/v1/diagnostics/{response.json()['results'][0]['log_id']}").json()
+    assert "extra" not in stored
+    assert stored["cells"] == log["cells"]
+
+
+def test_array_item_64_levels_deep_makes_the_body_65_deep_a_400(api_a, assert_error):
+    raw = "[" + json.dumps(mock_log(seed=2, vehicle_id="EV-DEEP-2")) + "," + _with_nested_extra(mock_log(seed=3), 64)
+    error = assert_error(api_a.post(URL, raw=raw + "]"), 400, "parse_error")
+    assert error["message"] == "JSON nesting is deeper than 64 levels."
+    assert DiagnosticLog.objects.count() == 0
+    assert Vehicle.objects.count() == 0
+
+
+def test_ndjson_line_64_deep_is_stored_and_a_line_65_deep_is_its_own_parse_error(api_a):
+    lines = [
+        _with_nested_extra(mock_log(seed=4, vehicle_id="EV-DEEP-4"), 64),
+        _with_nested_extra(mock_log(seed=5, vehicle_id="EV-DEEP-5"), 65),
+    ]
+    response = api_a.post(URL, raw="\n".join(lines), content_type="application/x-ndjson")
+    assert response.status_code == 200, response.content
+    results = response.json()["results"]
+    assert [(r["status"], r["http_status"]) for r in results] == [("created", 202), ("invalid", 400)]
+    assert results[1]["error"] == {"code": "parse_error", "message": "JSON nesting is deeper than 64 levels."}
+    assert list(Vehicle.objects.values_list("vehicle_id", flat=True)) == ["EV-DEEP-4"]
+    assert DiagnosticLog.objects.count() == 1

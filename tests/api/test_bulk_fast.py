@@ -1,9 +1,9 @@
 """POST /api/v1/diagnostics/bulk on its fast paths: the same answers as the full path, and COPY for new logs.
 
-- Validation: `diagnostics.bulk_validation.bulk_items_validate` (msgspec + `validate_log_fast`, the full
-  path only when the fast one declines) against a reference copy of the handling before it (strict parse
-  of the whole body or of each NDJSON line, then `validate_log` per item); and whole HTTP answers with the
-  fast path on and forced off.
+- Validation: `diagnostics.validation.logs_validate_bulk` (msgspec + the fast path `_log_fast`, the full
+  path only when the fast one declines) against a reference copy of the full path alone (strict parse of
+  the whole body or of each NDJSON line, then `_log_full` per item); and whole HTTP answers with the fast
+  path on and forced off.
 - Writes: `diagnostic_logs_ingest_bulk` stores new logs with one COPY, and falls back to
   INSERT … ON CONFLICT (in a savepoint) when some are stored already.
 """
@@ -17,14 +17,14 @@ import pytest
 from django.db import connection, transaction
 from rest_framework.exceptions import APIException, ParseError, ValidationError
 
-import diagnostics.bulk_validation as bulk_validation
 import diagnostics.services as services
+import diagnostics.validation as validation
 import reports.dispatch as dispatch
 from common.errors import validation_error
 from common.exceptions import PayloadTooLarge
+from common.limits import MAX_DEPTH
 from common.parsers import LineError, RawBulkBody, loads_strict
-from diagnostics.bulk_validation import ItemError, bulk_items_validate
-from diagnostics.serializers import validate_log
+from diagnostics.validation import ItemError, _log_full, logs_validate_bulk
 from simulator.generator import mock_log
 from vehicles.models import DiagnosticLog
 
@@ -51,11 +51,11 @@ def _with_repeated_key(item: str) -> str:
     return '{"cycle_count":1,' + item[1:]
 
 
-# --- The reference: the handling before the fast path, verbatim in behaviour -------------------------------
+# --- The reference: the full path alone, as the view ran it before the fast path -------------------------------
 
 
 def _legacy_items(raw: bytes, ndjson: bool) -> list[Any]:
-    """What the view computed per item before the fast path (or the request-level exception it raised)."""
+    """What the full path computes per item (or the request-level exception it raises)."""
     if ndjson:
         try:
             text = raw.decode("utf-8")
@@ -70,7 +70,7 @@ def _legacy_items(raw: bytes, ndjson: bool) -> list[Any]:
             except ParseError as exc:
                 body.append(LineError(str(exc.detail)))
     else:
-        body = loads_strict(raw, max_depth=4)
+        body = loads_strict(raw)
     if not isinstance(body, list):
         raise ValidationError({"non_field_errors": ["Expected a JSON array of logs (or NDJSON)."]})
     if len(body) > 3:  # settings.MAX_BULK_ITEMS in these tests
@@ -81,7 +81,7 @@ def _legacy_items(raw: bytes, ndjson: bool) -> list[Any]:
             results.append(ItemError({"code": "parse_error", "message": item.message}))
             continue
         try:
-            results.append(validate_log(item))
+            results.append(_log_full(item))
         except ValidationError as exc:
             results.append(ItemError(validation_error(exc.detail)))
     return results
@@ -95,7 +95,19 @@ def _outcome(fn: Any, *args: Any) -> Any:
 
 
 VALID = [_compact(_log(seed)) for seed in range(3)]
-NESTED_TOO_DEEP = _compact({**_log(7), "cells": [[[{"id": 0}]]]})
+NESTED_CELLS = _compact({**_log(7), "cells": [[[{"id": 0}]]]})
+
+
+def _nested_extra(item_depth: int) -> str:
+    """A valid log whose unknown field nests arrays so that the item is `item_depth` levels deep."""
+    return _compact({**_log(10), "extra": 0})[:-2] + "[" * (item_depth - 1) + "]" * (item_depth - 1) + "}"
+
+
+# Depth counts from the body's root: in a JSON array an item may be MAX_DEPTH - 1 deep, an NDJSON line MAX_DEPTH.
+DEEPEST_ARRAY_ITEM = _nested_extra(MAX_DEPTH - 1)
+TOO_DEEP_ARRAY_ITEM = _nested_extra(MAX_DEPTH)
+DEEPEST_LINE = _nested_extra(MAX_DEPTH)
+TOO_DEEP_LINE = _nested_extra(MAX_DEPTH + 1)
 
 JSON_BODIES = {
     "all-valid": _array(*VALID),
@@ -117,7 +129,10 @@ JSON_BODIES = {
     "integer-as-float": _array(_compact({**_log(8), "cycle_count": 412.0})),
     "lone-surrogate": _array(VALID[0], _compact(_log(9)).replace('"EV-FAST-9"', '"EV-\\ud800"')),
     "bad-utf8-in-a-string": _array(VALID[0], '{"vehicle_id":"X"}').replace(b'"X"', b'"\xff"'),
-    "too-deep": _array(VALID[0], NESTED_TOO_DEEP),
+    "nested-cells": _array(VALID[0], NESTED_CELLS),
+    "deepest-item-in-an-unknown-field": _array(VALID[0], DEEPEST_ARRAY_ITEM),
+    "item-one-level-too-deep": _array(VALID[0], TOO_DEEP_ARRAY_ITEM),
+    "item-10000-levels-deep": _array(VALID[0], _nested_extra(10_000)),
     "trailing-comma": _array(*VALID, ""),
     "trailing-garbage": _array(*VALID) + b" x",
     "form-feed-between-items": _array(*VALID, sep="\f,"),
@@ -141,7 +156,9 @@ NDJSON_BODIES = {
     "indented-lines": "\n".join(["  " + VALID[0] + "  ", "\t" + VALID[1]]).encode(),
     "three-items-among-blanks": ("\n\n".join(VALID) + "\n\n \n").encode(),
     "four-items-over-the-limit": "\n".join([*VALID, "{not json"]).encode(),
-    "depth-in-a-line": "\n".join([VALID[0], NESTED_TOO_DEEP]).encode(),
+    "nested-cells-in-a-line": "\n".join([VALID[0], NESTED_CELLS]).encode(),
+    "deepest-line-and-one-too-deep": "\n".join([DEEPEST_LINE, TOO_DEEP_LINE]).encode(),
+    "line-10000-levels-deep": "\n".join([VALID[0], _nested_extra(10_000)]).encode(),
     "huge-integer-line": "\n".join([VALID[0], _compact({**_log(2), "cycle_count": 10**400})]).encode(),
     "non-ascii-line": "\n".join([VALID[0], '{"vehicle_id": "EV-é"}']).encode(),
 }
@@ -154,14 +171,14 @@ def small_limit(settings):  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def full_path_calls(monkeypatch):  # type: ignore[no-untyped-def]
-    """Counts the calls of the full validator made by bulk_validation."""
+    """Counts the calls of the full validator made by logs_validate_bulk."""
     calls: list[Any] = []
 
     def spy(data: Any) -> Any:
         calls.append(data)
-        return validate_log(data)
+        return _log_full(data)
 
-    monkeypatch.setattr(bulk_validation, "validate_log", spy)
+    monkeypatch.setattr(validation, "_log_full", spy)
     return calls
 
 
@@ -170,7 +187,7 @@ def full_path_calls(monkeypatch):  # type: ignore[no-untyped-def]
 def test_items_are_exactly_what_the_full_path_gave(name, ndjson):
     raw = (NDJSON_BODIES if ndjson else JSON_BODIES)[name]
     expected = _outcome(_legacy_items, raw, ndjson)
-    assert _outcome(bulk_items_validate, RawBulkBody(raw, ndjson=ndjson)) == expected
+    assert _outcome(logs_validate_bulk, RawBulkBody(raw, ndjson=ndjson)) == expected
 
 
 @pytest.mark.usefixtures("small_limit")
@@ -182,24 +199,24 @@ def test_valid_bodies_never_reach_the_full_path(full_path_calls, ndjson):
         else [JSON_BODIES[name] for name in ("all-valid", "all-valid-indented", "white-space-between-items")]
     )
     for raw in bodies:
-        assert len(bulk_items_validate(RawBulkBody(raw, ndjson=ndjson))) == 3
+        assert len(logs_validate_bulk(RawBulkBody(raw, ndjson=ndjson))) == 3
     assert full_path_calls == []
 
 
 def test_one_declined_item_sends_the_whole_array_to_the_full_path(full_path_calls, small_limit):
-    items = bulk_items_validate(RawBulkBody(JSON_BODIES["unknown-field"], ndjson=False))
+    items = logs_validate_bulk(RawBulkBody(JSON_BODIES["unknown-field"], ndjson=False))
     assert not any(isinstance(item, ItemError) for item in items)
     assert len(full_path_calls) == 2  # both items, so the answers are the full path's
 
 
 def test_ndjson_declined_lines_alone_take_the_full_path(full_path_calls, small_limit):
-    items = bulk_items_validate(RawBulkBody(NDJSON_BODIES["invalid-and-unknown-field"], ndjson=True))
+    items = logs_validate_bulk(RawBulkBody(NDJSON_BODIES["invalid-and-unknown-field"], ndjson=True))
     assert isinstance(items[0], ItemError)
     assert items[0].error["code"] == "invalid"
     assert not isinstance(items[1], ItemError)
     assert len(full_path_calls) == 2
     full_path_calls.clear()
-    bulk_items_validate(RawBulkBody("\n".join([VALID[0], _compact({**_log(4), "k": 1})]).encode(), ndjson=True))
+    logs_validate_bulk(RawBulkBody("\n".join([VALID[0], _compact({**_log(4), "k": 1})]).encode(), ndjson=True))
     assert len(full_path_calls) == 1
 
 
@@ -244,10 +261,19 @@ HTTP_CASES = [
         "four-items-over-the-limit",
         "four-items-one-with-a-repeated-key",
         "empty-array",
+        "deepest-item-in-an-unknown-field",
+        "item-one-level-too-deep",
     )
 ] + [
     pytest.param(NDJSON_BODIES[name], NDJSON, id=f"ndjson-{name}")
-    for name in ("all-valid", "bad-lines", "repeated-key-line", "unicode-blank-lines", "four-items-over-the-limit")
+    for name in (
+        "all-valid",
+        "bad-lines",
+        "repeated-key-line",
+        "unicode-blank-lines",
+        "four-items-over-the-limit",
+        "deepest-line-and-one-too-deep",
+    )
 ]
 
 
@@ -256,7 +282,7 @@ HTTP_CASES = [
 def test_answers_are_identical_with_and_without_the_fast_path(api_a, monkeypatch, raw, content_type):
     fast = _post_rolled_back(api_a, raw, content_type)
     with monkeypatch.context() as patch:
-        patch.setattr(bulk_validation, "validate_log_fast", lambda raw: None)
+        patch.setattr(validation, "_log_fast", lambda raw: None)
         full = _post_rolled_back(api_a, raw, content_type)
     assert _answer(fast) == _answer(full)
     assert fast.status_code in (200, 400, 413), fast.content
@@ -267,7 +293,7 @@ def test_a_stored_log_sent_again_answers_the_same_both_ways(api_a, monkeypatch):
     body = _array(VALID[0], _compact({**json.loads(VALID[0]), "cycle_count": 3}), VALID[1])
     fast = _post_rolled_back(api_a, body, JSON)
     with monkeypatch.context() as patch:
-        patch.setattr(bulk_validation, "validate_log_fast", lambda raw: None)
+        patch.setattr(validation, "_log_fast", lambda raw: None)
         full = _post_rolled_back(api_a, body, JSON)
     assert _answer(fast) == _answer(full)
     assert [r["status"] for r in fast.json()["results"]] == ["duplicate", "conflict", "created"]

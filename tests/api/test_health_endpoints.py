@@ -4,23 +4,9 @@ import json
 import uuid
 
 import pytest
-from django.db import OperationalError, connections
+from django.db import InterfaceError, OperationalError, connections
 
-from vehicles.models import DiagnosticLog
-
-# The contract's error codes (any of them will do for a wrong method; the contract names none for 405).
-ERROR_CODES = {
-    "invalid",
-    "parse_error",
-    "not_authenticated",
-    "permission_denied",
-    "not_found",
-    "conflict",
-    "payload_too_large",
-    "unsupported_media_type",
-    "throttled",
-    "server_error",
-}
+from vehicles.models import DiagnosticLog, Vehicle
 
 # --- /healthz and /readyz ----------------------------------------------------------------------------------------
 
@@ -72,7 +58,6 @@ def test_readyz_answers_503_naming_the_broker_when_it_is_down(anon, db, settings
         pytest.param("/nope", id="root level"),
         pytest.param("/api/v1/nope", id="under api v1"),
         pytest.param("/api/v2/diagnostics", id="api v2"),
-        pytest.param("/api/v1/reports", id="reports without id"),
         pytest.param("/api/v1/reports/", id="reports slash without id"),
         pytest.param(f"/api/v1/diagnostics/{uuid.uuid4()}/extra", id="below a log"),
         pytest.param("/api/v1/reports/a/b", id="two path segments"),
@@ -116,13 +101,75 @@ REPORT_PATH = f"/api/v1/reports/{uuid.uuid4()}"
 )
 def test_wrong_method_is_a_405_in_the_error_shape(api_a, assert_error, method, path, allowed):
     response = api_a.client.generic(method, path, "{}", content_type="application/json")
-    assert_error(response, 405, ERROR_CODES)
+    error = assert_error(response, 405, "method_not_allowed")
+    assert "fields" not in error
     assert allowed in [m.strip() for m in response["Allow"].split(",")]
+
+
+def test_wrong_method_answers_exactly(api_a):
+    response = api_a.client.generic("GET", "/api/v1/diagnostics")
+    assert response.status_code == 405
+    assert response.json() == {"error": {"code": "method_not_allowed", "message": 'Method "GET" not allowed.'}}
 
 
 def test_wrong_method_never_stores_anything(api_a, sample_log):
     api_a.client.generic("PUT", "/api/v1/diagnostics", json.dumps(sample_log), content_type="application/json")
     assert DiagnosticLog.objects.count() == 0
+
+
+# --- no acceptable representation: 406 in the error shape ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("accept", ["text/html", "application/xml", "image/png"])
+def test_unacceptable_accept_header_is_a_406_in_the_error_shape(api_a, assert_error, accept):
+    response = api_a.client.get(f"/api/v1/reports/{uuid.uuid4()}", HTTP_ACCEPT=accept)
+    error = assert_error(response, 406, "not_acceptable")
+    assert "fields" not in error
+
+
+def test_unacceptable_accept_header_on_a_post_stores_nothing(api_a, sample_log):
+    response = api_a.client.post(
+        "/api/v1/diagnostics", json.dumps(sample_log), content_type="application/json", HTTP_ACCEPT="text/html"
+    )
+    assert response.status_code == 406
+    assert response.json()["error"]["code"] == "not_acceptable"
+    assert DiagnosticLog.objects.count() == 0
+    assert Vehicle.objects.count() == 0
+
+
+# --- the database down: 503 service_unavailable with Retry-After ---------------------------------------------------
+
+
+@pytest.mark.parametrize("error", [OperationalError, InterfaceError])
+def test_database_down_is_a_503_service_unavailable_with_retry_after(api_a, sample_log, monkeypatch, error):
+    import diagnostics.apis
+
+    def refuse(**kwargs):  # type: ignore[no-untyped-def]
+        raise error("connection refused")
+
+    monkeypatch.setattr(diagnostics.apis, "diagnostic_log_ingest", refuse)
+    response = api_a.post("/api/v1/diagnostics", sample_log)
+    assert response.status_code == 503
+    assert response["Retry-After"] == "5"
+    assert response.json() == {
+        "error": {"code": "service_unavailable", "message": "The database is unavailable; retry later."}
+    }
+    assert DiagnosticLog.objects.count() == 0
+
+
+def test_service_unavailable_exception_renders_its_own_code(api_a, monkeypatch):
+    import diagnostics.apis
+    from common.exceptions import ServiceUnavailable
+
+    def unavailable(**kwargs):  # type: ignore[no-untyped-def]
+        raise ServiceUnavailable()
+
+    monkeypatch.setattr(diagnostics.apis, "diagnostic_log_get", unavailable)
+    response = api_a.get(f"/api/v1/diagnostics/{uuid.uuid4()}")
+    assert response.status_code == 503
+    assert response.json() == {
+        "error": {"code": "service_unavailable", "message": "The service is temporarily unavailable; retry later."}
+    }
 
 
 # --- an unexpected failure: 500 in the error shape, no internals -------------------------------------------------

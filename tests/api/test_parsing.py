@@ -1,7 +1,8 @@
 """Contract section 1, the body: strict JSON, media type, size limit. Never a 500.
 
 - NaN, Infinity, -Infinity rejected wherever they appear, and so is a number too large to be finite (1e999);
-- repeated keys rejected; nesting deeper than the schema needs: 400, never 500;
+- repeated keys rejected; a body nested more than 64 levels deep: 400 parse_error, never 500; unknown
+  top-level fields of any shape within that depth are ignored and not stored;
 - Content-Type application/json, else 415; at most 1 MiB, else 413; not valid JSON: 400 parse_error;
 - a JSON value other than an object: 400.
 """
@@ -193,7 +194,7 @@ def test_lone_surrogate_escape_is_a_400_not_a_500(api_a, assert_error, raw):
     assert_nothing_stored()
 
 
-# --- nesting deeper than the schema needs: 400, never 500 ----------------------------------------------------
+# --- nesting deeper than 64 levels: 400, never 500 -------------------------------------------------------------
 
 
 def _log_text_with_extra(sample_log, extra_json: str) -> str:
@@ -245,6 +246,68 @@ def test_containers_inside_a_cell_are_rejected(api_a, sample_log, assert_error, 
     error = assert_error(response, 400, {"parse_error", "invalid"})
     if error["code"] == "invalid":
         assert all(path.startswith("cells[1]") for path in error["fields"]), error
+    assert_nothing_stored()
+
+
+def _nested_arrays(levels: int) -> str:
+    return "[" * levels + "]" * levels
+
+
+def _nested_objects(levels: int) -> str:
+    return '{"a": ' * levels + "1" + "}" * levels
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        pytest.param({"firmware": "1.2.3", "modules": [{"id": 1, "serial": "A"}]}, id="object holding an array"),
+        pytest.param([[1, 2], {"a": [None, True, "x"]}, []], id="array of arrays and objects"),
+        pytest.param(None, id="null"),
+        pytest.param({"a": {"a": {"a": {"a": {"a": {"b": [1, [2, [3]]]}}}}}}, id="nested objects and arrays"),
+    ],
+)
+def test_unknown_top_level_field_of_any_shape_is_ignored_and_not_stored(api_a, sample_log, extra):
+    response = api_a.post(URL, {**sample_log, "extra": extra, "more": [extra]})
+    assert response.status_code == 202, response.content
+    stored = api_a.get(f"{URL}/{response.json()['log_id']}").json()
+    assert {key: stored[key] for key in sample_log} == sample_log
+    assert set(stored) == set(sample_log) | {"log_id", "received_at", "status"}
+
+
+@pytest.mark.parametrize(
+    "nested",
+    [pytest.param(_nested_arrays(63), id="63 levels of arrays"), pytest.param(_nested_objects(63), id="63 of objects")],
+)
+def test_body_exactly_64_levels_deep_is_accepted(api_a, sample_log, nested):
+    """The log object is level 1, so its unknown field may hold 63 more."""
+    response = api_a.post(URL, raw=_log_text_with_extra(sample_log, nested))
+    assert response.status_code == 202, response.content
+    stored = api_a.get(f"{URL}/{response.json()['log_id']}").json()
+    assert "extra" not in stored
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        pytest.param(lambda log: _log_text_with_extra(log, _nested_arrays(64)), id="unknown field, 65 levels"),
+        pytest.param(lambda log: _log_text_with_extra(log, _nested_objects(64)), id="unknown field, 65 of objects"),
+        pytest.param(lambda log: _nested_arrays(65), id="65 nested arrays"),
+        pytest.param(lambda log: _nested_arrays(100_000), id="100000 nested arrays"),
+        pytest.param(lambda log: "[" * 100_000, id="100000 unclosed arrays"),
+    ],
+)
+def test_body_65_levels_deep_or_more_is_a_parse_error(api_a, sample_log, assert_error, raw):
+    api_a.client.raise_request_exception = False  # a 500 would show as a 500, not as an exception
+    error = assert_error(api_a.post(URL, raw=raw(sample_log)), 400, "parse_error")
+    assert error["message"] == "JSON nesting is deeper than 64 levels."
+    assert_nothing_stored()
+
+
+def test_a_cell_with_an_extra_field_is_still_rejected(api_a, sample_log, assert_error):
+    log = json.loads(json.dumps(sample_log))
+    log["cells"][1]["serial"] = "A1"
+    error = assert_error(api_a.post(URL, log), 400, "invalid", {"cells[1].serial"})
+    assert error["fields"] == {"cells[1].serial": ["Unknown cell field; a cell has only id, voltage and temperature."]}
     assert_nothing_stored()
 
 

@@ -481,7 +481,7 @@ def test_postgres_restart_under_load(stack: Stack, card: Card) -> None:
             f"{len(wrong)} POST(s) during the outage answered {sorted({str(a.status or a.error) for a in wrong})}"
         )
     for attempt in (a for a in around if a.status is not None and a.status >= 500):
-        if attempt.status != 503 or attempt.code != "server_error" or not attempt.shape_ok:
+        if attempt.status != 503 or attempt.code != "service_unavailable" or not attempt.shape_ok:
             card.problem(f"HTTP {attempt.status} with error code {attempt.code!r} / contract shape {attempt.shape_ok}")
     slow = [a.latency for a in during if a.latency >= POST_DEADLINE_S]
     if slow:
@@ -508,7 +508,7 @@ CRASH_SCRIPT = textwrap.dedent(
     import json, os, sys, threading, traceback
     import django
     django.setup()
-    from diagnostics.serializers import validate_log
+    from diagnostics.validation import log_validate
     from diagnostics.services import diagnostic_log_ingest
     from fleets.models import Fleet
     from reports.tasks import generate_battery_reports
@@ -528,7 +528,7 @@ CRASH_SCRIPT = textwrap.dedent(
 
     generate_battery_reports.apply_async = crash
     fleet = Fleet.objects.get(name=sys.argv[1])
-    result = diagnostic_log_ingest(fleet_id=fleet.id, data=validate_log(json.loads(sys.stdin.read())))
+    result = diagnostic_log_ingest(fleet_id=fleet.id, data=log_validate(sys.stdin.buffer.read()))
     print(json.dumps({"log_id": str(result.log_id)}), flush=True)
     threading.Event().wait(30)  # the publisher thread's crash ends the process long before this
     os._exit(3)  # the publish never happened

@@ -6,6 +6,7 @@ a real broker and are consumed by the real worker that the ``real_worker`` fixtu
 """
 
 import contextlib
+import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -13,8 +14,8 @@ import pytest
 from django.conf import settings as django_settings
 from django.db import connection
 
-from diagnostics.serializers import validate_log
 from diagnostics.services import IngestResult, diagnostic_log_ingest
+from diagnostics.validation import log_validate
 from fleets.models import Fleet
 from fleets.services import api_user_create
 from tests.support.infra import RabbitVhost, app_publishing_to, database_url, skip_or_fail
@@ -62,7 +63,7 @@ def ingest() -> Callable[[Fleet, dict[str, Any]], IngestResult]:
     """Validate a raw log as the API does, then store it through the one ingest service."""
 
     def _ingest(owner: Fleet, log: dict[str, Any]) -> IngestResult:
-        return diagnostic_log_ingest(fleet_id=owner.id, data=validate_log(log))
+        return diagnostic_log_ingest(fleet_id=owner.id, data=log_validate(json.dumps(log).encode()))
 
     return _ingest
 

@@ -36,8 +36,11 @@ ERROR_CODES = {
     "conflict",
     "payload_too_large",
     "unsupported_media_type",
+    "method_not_allowed",
+    "not_acceptable",
     "throttled",
     "server_error",
+    "service_unavailable",
 }
 
 

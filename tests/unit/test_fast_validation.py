@@ -1,4 +1,5 @@
-"""The compiled fast path accepts only what the full path accepts, and gives the same validated log."""
+"""The compiled fast path of `diagnostics.validation` accepts only what the full path accepts, and gives the
+same validated log."""
 
 import copy
 import json
@@ -10,21 +11,20 @@ from hypothesis import strategies as st
 from rest_framework.exceptions import APIException
 
 from common.parsers import loads_strict
-from diagnostics.fast_validation import validate_log_fast
-from diagnostics.serializers import validate_log
+from diagnostics.validation import _log_fast, _log_full
 from simulator.generator import mock_log
 
 
 def full_path(raw: bytes):  # type: ignore[no-untyped-def]
     """What the full path says: the validated log, or the exception class it raises."""
     try:
-        return validate_log(loads_strict(raw))
+        return _log_full(loads_strict(raw))
     except APIException as exc:
         return type(exc)
 
 
 def assert_agrees(raw: bytes) -> None:
-    fast = validate_log_fast(raw)
+    fast = _log_fast(raw)
     if fast is not None:
         assert fast == full_path(raw), raw[:300]
 
@@ -32,7 +32,7 @@ def assert_agrees(raw: bytes) -> None:
 @pytest.mark.parametrize("seed", range(20))
 def test_plain_logs_take_the_fast_path_and_agree(seed):
     raw = json.dumps(mock_log(seed=seed)).encode()
-    fast = validate_log_fast(raw)
+    fast = _log_fast(raw)
     assert fast is not None
     assert fast == full_path(raw)
 
@@ -41,7 +41,7 @@ def test_pretty_printed_and_shuffled_logs_agree():
     log = mock_log(seed=3)
     log["cells"] = list(reversed(log["cells"]))
     raw = json.dumps(log, indent=2).encode()
-    fast = validate_log_fast(raw)
+    fast = _log_fast(raw)
     assert fast is not None
     assert fast == full_path(raw)
     assert [cell["id"] for cell in fast["cells"]] == list(range(len(log["cells"])))
@@ -82,33 +82,33 @@ BASE = json.dumps(mock_log(seed=1, timestamp=datetime(2025, 10, 4, 10, 30, tzinf
     ],
 )
 def test_tricky_bodies_never_take_a_wrong_fast_path(raw):
-    assert validate_log_fast(raw.encode()) is None
+    assert _log_fast(raw.encode()) is None
     assert_agrees(raw.encode())
 
 
 @pytest.mark.parametrize("raw", [b'{"vehicle_id": "EV-\xff"}', b"\xef\xbb\xbf" + BASE.encode(), b"", b"   "])
 def test_undecodable_bodies_are_left_to_the_full_path(raw):
-    assert validate_log_fast(raw) is None
+    assert _log_fast(raw) is None
 
 
 def test_an_escaped_key_alone_is_a_plain_log():
     """One string per key whatever its spelling: the quote count does not mistake an escape for a repeat."""
     raw = BASE.replace('"cycle_count": ', '"cycle\\u005fcount": ', 1).encode()
-    assert validate_log_fast(raw) == full_path(raw)
+    assert _log_fast(raw) == full_path(raw)
 
 
 def test_integral_float_counts_is_left_to_the_full_path():
     raw = BASE.replace('"cycle_count": ', '"cycle_count": 1.0, "x": ').encode()
-    assert validate_log_fast(raw) is None
+    assert _log_fast(raw) is None
     log = json.loads(BASE)
     log["cycle_count"] = 412.0
-    assert validate_log_fast(json.dumps(log).encode()) is None
+    assert _log_fast(json.dumps(log).encode()) is None
     assert full_path(json.dumps(log).encode())["cycle_count"] == 412
 
 
 def test_future_timestamp_is_left_to_the_full_path():
     log = mock_log(seed=2, timestamp=datetime.now(UTC) + timedelta(minutes=10))
-    assert validate_log_fast(json.dumps(log).encode()) is None
+    assert _log_fast(json.dumps(log).encode()) is None
 
 
 @st.composite

@@ -6,7 +6,8 @@ import pytest
 from rest_framework.exceptions import ParseError
 
 from common.errors import flatten_errors
-from common.parsers import MAX_DEPTH, loads_strict
+from common.limits import MAX_DEPTH
+from common.parsers import BulkJSONParser, NDJSONParser, loads_strict
 
 
 @pytest.mark.parametrize(
@@ -20,8 +21,12 @@ from common.parsers import MAX_DEPTH, loads_strict
         pytest.param(b'{"a": 1, "a": 2}', id="repeated-key"),
         pytest.param(b'{"cells": [{"id": 0, "id": 0}]}', id="repeated-key-nested"),
         pytest.param(b"[" * 100_000 + b"]" * 100_000, id="deep-arrays"),
+        pytest.param(b"[" * 100_000, id="deep-unclosed-arrays"),
         pytest.param(b'{"a": ' * 5000 + b"1" + b"}" * 5000, id="deep-objects"),
-        pytest.param(b'{"cells": [{"id": [0]}]}', id="four-levels"),
+        pytest.param(b"[" * 65 + b"]" * 65, id="65-levels"),
+        pytest.param(b'{"a": ' * 65 + b"1" + b"}" * 65, id="65-levels-of-objects"),
+        pytest.param(b'{"x": 1, "extra": ' + b"[" * 64 + b"]" * 64 + b"}", id="65-levels-in-an-unknown-field"),
+        pytest.param(b"[" * 999 + b"]" * 999, id="999-levels-below-the-recursion-limit"),
         pytest.param(b"", id="empty"),
         pytest.param(b"   ", id="blank"),
         pytest.param(b"{", id="truncated"),
@@ -39,7 +44,39 @@ def test_accepts_schema_depth_and_keeps_exact_numbers():
     data = loads_strict(raw)
     assert data == {"cells": [{"id": 0, "voltage": 4.151, "temperature": -40}], "n": 412.0, "x": 1e308}
     assert isinstance(data["cells"][0]["temperature"], int)
-    assert MAX_DEPTH == 3
+
+
+def test_the_depth_limit_is_64_levels_from_the_root():
+    assert MAX_DEPTH == 64
+    assert loads_strict(b"[" * 64 + b"]" * 64) == _nested_list(63)
+    assert loads_strict(b'{"x": 1, "extra": ' + b"[" * 63 + b"]" * 63 + b"}") == {"x": 1, "extra": _nested_list(62)}
+    with pytest.raises(ParseError) as exc:
+        loads_strict(b"[" * 65 + b"]" * 65)
+    assert str(exc.value.detail) == "JSON nesting is deeper than 64 levels."
+
+
+def test_recursion_past_python_s_limit_is_the_same_parse_error():
+    with pytest.raises(ParseError) as exc:
+        loads_strict(b"[" * 100_000 + b"]" * 100_000)
+    assert str(exc.value.detail) == "JSON nesting is deeper than 64 levels."
+
+
+def test_bulk_depth_counts_from_the_array_and_ndjson_from_each_line():
+    item_63 = b'{"extra": ' + b"[" * 62 + b"]" * 62 + b"}"
+    item_64 = b'{"extra": ' + b"[" * 63 + b"]" * 63 + b"}"
+    assert len(BulkJSONParser.loads(b"[" + item_63 + b"]")) == 1
+    with pytest.raises(ParseError):
+        BulkJSONParser.loads(b"[" + item_64 + b"]")
+    assert NDJSONParser.parse_line(item_64.decode()) == {"extra": _nested_list(62)}
+    assert NDJSONParser.parse_line("[" + item_64.decode() + "]").message == "JSON nesting is deeper than 64 levels."
+
+
+def _nested_list(depth: int) -> list:  # type: ignore[type-arg]
+    """[[...]] with `depth` levels inside the outer list."""
+    value: list = []  # type: ignore[type-arg]
+    for _ in range(depth):
+        value = [value]
+    return value
 
 
 def test_flatten_errors_builds_contract_paths():

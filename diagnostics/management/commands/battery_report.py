@@ -1,5 +1,6 @@
 """Print the console report of one log, without a database."""
 
+import json
 import sys
 from pathlib import Path
 
@@ -7,8 +8,8 @@ from django.core.management.base import BaseCommand, CommandError
 from rest_framework.exceptions import ParseError, ValidationError
 
 from common.errors import flatten_errors
-from common.parsers import loads_strict
-from diagnostics.serializers import format_timestamp, validate_log
+from common.timestamps import format_timestamp
+from diagnostics.validation import log_validate
 from reports.health import BatterySnapshot, evaluate, format_console_report
 from simulator.generator import mock_log
 
@@ -27,13 +28,16 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):  # type: ignore[no-untyped-def]
         if options["mock"]:
-            raw_log = mock_log(seed=options["seed"])
+            raw = json.dumps(mock_log(seed=options["seed"])).encode()
         elif options["file"]:
-            raw_log = self._read(options["file"])
+            raw = self._read(options["file"])
         else:
             raise CommandError("Give a FILE (or - for standard input), or --mock.")
         try:
-            log = validate_log(raw_log)
+            log = log_validate(raw)
+        except ParseError as exc:
+            self.stderr.write(f"Invalid diagnostic log: {exc.detail}")
+            sys.exit(EXIT_INVALID)
         except ValidationError as exc:
             self.stderr.write("Invalid diagnostic log:")
             for path, messages in flatten_errors(exc.detail).items():
@@ -44,13 +48,8 @@ class Command(BaseCommand):
         shown = {**log, "timestamp": format_timestamp(log["timestamp"])}
         self.stdout.write(format_console_report(shown, report))
 
-    def _read(self, name: str) -> object:
+    def _read(self, name: str) -> bytes:
         try:
-            raw = sys.stdin.buffer.read() if name == "-" else Path(name).read_bytes()
+            return sys.stdin.buffer.read() if name == "-" else Path(name).read_bytes()
         except OSError as exc:
             raise CommandError(f"Cannot read {name}: {exc.strerror}") from None
-        try:
-            return loads_strict(raw)
-        except ParseError as exc:
-            self.stderr.write(f"Invalid diagnostic log: {exc.detail}")
-            sys.exit(EXIT_INVALID)

@@ -1,14 +1,16 @@
 """Store simulated logs through the same pipeline as the API (validation, ingest, report task)."""
 
+import json
 from collections import Counter
 
 from django.core.management.base import BaseCommand, CommandError
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import ParseError, PermissionDenied, ValidationError
 from tqdm import tqdm
 
 from common.exceptions import Conflict
-from diagnostics.serializers import parse_timestamp, validate_log
+from diagnostics.contract import ContractError, parse_timestamp
 from diagnostics.services import diagnostic_log_ingest
+from diagnostics.validation import log_validate
 from fleets.models import Fleet
 from simulator.generator import fleet_logs
 
@@ -40,8 +42,8 @@ class Command(BaseCommand):
         if options["start"]:
             try:
                 start = parse_timestamp(options["start"])
-            except ValidationError as exc:
-                raise CommandError(f"--start: {exc.detail[0]}") from None
+            except ContractError as exc:
+                raise CommandError(f"--start: {exc.detail}") from None
         fleet, _ = Fleet.objects.get_or_create(name=options["fleet"])
         total = vehicles * per_vehicle
         logs = fleet_logs(
@@ -51,12 +53,13 @@ class Command(BaseCommand):
         outcomes: Counter[str] = Counter()
         for raw in tqdm(logs, total=total, unit="log", disable=not show, desc="seeding"):
             try:
-                result = diagnostic_log_ingest(fleet_id=fleet.pk, data=validate_log(raw))
+                # As the API sees it: the log's JSON body, through the API's one validation entry point.
+                result = diagnostic_log_ingest(fleet_id=fleet.pk, data=log_validate(json.dumps(raw).encode()))
             except Conflict:
                 outcomes["conflicts"] += 1
             except PermissionDenied:
                 outcomes["other fleet's vehicle"] += 1
-            except ValidationError:
+            except (ParseError, ValidationError):
                 outcomes["invalid"] += 1
             else:
                 outcomes["created" if result.created else "duplicates"] += 1
