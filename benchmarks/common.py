@@ -152,67 +152,41 @@ def wait_quiet(max_wait_s: float) -> bool:
 
 
 # --------------------------------------------------------------------------------------------------------
-# Statistics and results
+# Figures and results
 # --------------------------------------------------------------------------------------------------------
 def percentile(values: Sequence[float], pct: float) -> float | None:
     """Nearest-rank percentile of unsorted values; None for no values."""
-    if not values:
-        return None
     ordered = sorted(values)
-    rank = max(1, math.ceil(pct / 100 * len(ordered)))
-    return ordered[min(rank, len(ordered)) - 1]
+    return ordered[min(len(ordered), max(1, math.ceil(pct / 100 * len(ordered)))) - 1] if ordered else None
 
 
 def latency_summary(seconds: Sequence[float]) -> dict[str, float | None]:
     """p50/p90/p99/max in milliseconds."""
-
-    def _ms(value: float | None) -> float | None:
-        return None if value is None else round(value * 1000, 2)
-
-    return {
-        "p50_ms": _ms(percentile(seconds, 50)),
-        "p90_ms": _ms(percentile(seconds, 90)),
-        "p99_ms": _ms(percentile(seconds, 99)),
-        "max_ms": _ms(max(seconds) if seconds else None),
-    }
+    marks = {"p50_ms": 50, "p90_ms": 90, "p99_ms": 99, "max_ms": 100}
+    return {key: None if (v := percentile(seconds, pct)) is None else round(v * 1000, 2) for key, pct in marks.items()}
 
 
-def fmt(value: Any, digits: int = 1) -> str:
+def fmt(value: Any) -> str:
     if value is None:
         return "n/a"
     if isinstance(value, float):
-        if abs(value) >= 100:
-            return f"{value:,.0f}"
-        return f"{value:.{digits}f}" if abs(value) >= 1 else f"{value:.{max(digits, 3)}f}"
-    if isinstance(value, int):
-        return f"{value:,}"
-    return str(value)
-
-
-@dataclass
-class Ratio:
-    label: str
-    numerator: str
-    denominator: str
-    value: float | None
-    target: str  # e.g. ">= 1.0" or "<= 10"
-    met: bool | None
-    note: str = ""
+        return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.1f}" if abs(value) >= 1 else f"{value:.3f}"
+    return f"{value:,}" if isinstance(value, int) else str(value)
 
 
 class Results:
-    """Figures of one script: rows (keyed), ratios against targets; printed as a table and saved as JSON."""
+    """Figures of one script: rows (keyed), ratios against targets; printed as a table and saved as JSON
+    (benchmarks/report.py renders the saved files)."""
 
     def __init__(self, script: str, args: argparse.Namespace) -> None:
-        self.script = script
-        self.args = args
+        self.script, self.args = script, args
         self.rows: dict[str, dict[str, Any]] = {}
-        self.ratios: list[Ratio] = []
+        self.ratios: list[dict[str, Any]] = []
         self.notes: list[str] = []
         self.meta: dict[str, Any] = {
             "script": script,
-            "command": " ".join([".venv/bin/python", f"benchmarks/{script}.py", *sys.argv[1:]]),
-            "quick": bool(getattr(args, "quick", False)),
+            "command": " ".join([".venv-bench/bin/python", f"benchmarks/{script}.py", *sys.argv[1:]]),
+            "quick": bool(args.quick),
             "machine": machine_info(),
             "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "app": app_fingerprint(),
@@ -221,12 +195,7 @@ class Results:
 
     def add(self, key: str, label: str, value: float | None, unit: str, **extra: Any) -> None:
         self.rows[key] = {"label": label, "value": value, "unit": unit, **extra}
-        details = "  ".join(f"{k}={fmt(v)}" for k, v in extra.items() if v is not None and not isinstance(v, dict))
-        log(f"{label}: {fmt(value)} {unit}  {details}")
-
-    def value(self, key: str) -> float | None:
-        row = self.rows.get(key)
-        return None if row is None else row["value"]
+        log(f"{label}: {fmt(value)} {unit}  {_details(extra)}")
 
     def ratio(
         self,
@@ -238,78 +207,59 @@ class Results:
         at_most: bool = False,
         note: str = "",
         values: tuple[float | None, float | None] | None = None,
-    ) -> float | None:
+    ) -> None:
         """numerator / denominator (row keys, or explicit `values`), judged against `target` (>= unless at_most)."""
-        num, den = values if values is not None else (self.value(numerator), self.value(denominator))
+        num, den = values or tuple(self.rows.get(key, {}).get("value") for key in (numerator, denominator))
         value = num / den if num is not None and den else None
-        met = None
-        text = "(context)"
-        if target is not None:
-            text = f"{'<=' if at_most else '>='} {target:g}"
-            if value is not None:
-                met = value <= target if at_most else value >= target
-        self.ratios.append(Ratio(label, numerator, denominator, value, text, met, note))
-        return value
+        met = None if target is None or value is None else (value <= target if at_most else value >= target)
+        text = "(context)" if target is None else f"{'<=' if at_most else '>='} {target:g}"
+        self.ratios.append({"label": label, "value": value, "target": text, "met": met, "note": note})
 
     def note(self, text: str) -> None:
         self.notes.append(text)
 
     def print(self) -> None:
-        width = max([len(row["label"]) for row in self.rows.values()] + [20])
+        m, width = self.meta["machine"], max([len(row["label"]) for row in self.rows.values()] + [20])
         print(f"\n=== {self.script} ({'quick' if self.meta['quick'] else 'full'}) ===")
-        m = self.meta["machine"]
         print(f"machine: {m['nproc']} CPUs {m['cpu_model']}, {m['memory_gib']} GiB; load at start {m['loadavg_start']}")
         print(f"app sources: sha1 {self.meta['app']['sha1']}, newest {self.meta['app']['newest'][0]}")
         for row in self.rows.values():
-            extra = "  ".join(
-                f"{k}={fmt(v)}"
-                for k, v in row.items()
-                if k not in {"label", "value", "unit"} and v is not None and not isinstance(v, (dict, list))
-            )
-            print(f"  {row['label']:<{width}}  {fmt(row['value']):>10} {row['unit']:<10} {extra}")
-        if self.ratios:
-            print("ratios:")
-            lw = max(len(r.label) for r in self.ratios)
-            for r in self.ratios:
-                verdict = {True: "MET", False: "NOT MET", None: ""}[r.met]
-                value = "n/a" if r.value is None else f"{r.value:.2f}x"
-                print(f"  {r.label:<{lw}}  {value:>8}  target {r.target:<10} {verdict}  {r.note}")
+            extra = {k: v for k, v in row.items() if k not in {"label", "value", "unit"}}
+            print(f"  {row['label']:<{width}}  {fmt(row['value']):>10} {row['unit']:<10} {_details(extra)}")
+        for r in self.ratios:
+            value = "n/a" if r["value"] is None else f"{r['value']:.2f}x"
+            verdict = {True: "MET", False: "NOT MET", None: ""}[r["met"]]
+            print(f"  ratio: {r['label']:<60} {value:>8}  target {r['target']:<10} {verdict}  {r['note']}")
         for text in self.notes:
             print(f"note: {text}")
         print(flush=True)
 
-    def as_json(self) -> dict[str, Any]:
-        self.meta["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
-        self.meta["busy_at_end"] = busy_processes()
-        return {
-            **self.meta,
-            "rows": self.rows,
-            "ratios": [r.__dict__ for r in self.ratios],
-            "notes": self.notes,
-        }
-
     def save(self) -> None:
-        data = json.dumps(self.as_json(), indent=2, default=str) + "\n"
+        self.meta.update(loadavg_end=[round(x, 2) for x in os.getloadavg()], busy_at_end=busy_processes())
+        data = {**self.meta, "rows": self.rows, "ratios": self.ratios, "notes": self.notes}
+        text = json.dumps(data, indent=2, default=str) + "\n"
         if not self.args.no_save:
             RESULTS_DIR.mkdir(exist_ok=True)
-            suffix = "-quick" if self.meta["quick"] else ""
-            (RESULTS_DIR / f"{self.script}{suffix}.json").write_text(data)
+            (RESULTS_DIR / f"{self.script}{'-quick' if self.meta['quick'] else ''}.json").write_text(text)
         if self.args.json:
-            self.args.json.write_text(data)
+            self.args.json.write_text(text)
+
+
+def _details(extra: dict[str, Any]) -> str:
+    return "  ".join(f"{k}={fmt(v)}" for k, v in extra.items() if v is not None and not isinstance(v, (dict, list)))
 
 
 def load_results(script: str, *, quick: bool) -> dict[str, Any] | None:
-    """The saved figures of another script (the quick ones when `quick`), or None."""
+    """The saved figures of another script (the quick ones first when `quick`), or None."""
     for suffix in ["-quick", ""] if quick else ["", "-quick"]:
         path = RESULTS_DIR / f"{script}{suffix}.json"
-        if path.exists():
-            with contextlib.suppress(ValueError):
-                return dict(json.loads(path.read_text()))
+        with contextlib.suppress(OSError, ValueError):
+            return dict(json.loads(path.read_text()))
     return None
 
 
 # --------------------------------------------------------------------------------------------------------
-# Logs of exactly 100 cells
+# Logs of exactly 100 cells, and the requests of a run
 # --------------------------------------------------------------------------------------------------------
 def hundred_cell_log(seed: int, *, vehicle_id: str = "EV-00001", timestamp: str | None = None) -> dict[str, Any]:
     """A realistic log (simulator.generator.mock_log) trimmed or padded to exactly 100 cells."""
@@ -326,15 +276,8 @@ def hundred_cell_log(seed: int, *, vehicle_id: str = "EV-00001", timestamp: str 
     return data
 
 
-def ts_text(epoch_s: int) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(epoch_s)) + ".000000Z"
-
-
 def compact(data: Any) -> bytes:
     return json.dumps(data, separators=(",", ":"), allow_nan=False).encode()
-
-
-_V, _T = "@@VEHICLE@@", "@@TIMESTAMP@@"
 
 
 @dataclass
@@ -346,40 +289,40 @@ class IngestSpec:
     vehicles: int
     base_s: int
     path: str = INGEST_PATH
-    templates: list[tuple[bytes, bytes, bytes]] = field(default_factory=list)
+    templates: list[tuple[bytes, bytes, bytes]] = field(default_factory=list)  # (head, mid, tail) per seed
 
     def __post_init__(self) -> None:
-        if not self.templates:
-            for seed in range(4):
-                raw = compact(hundred_cell_log(seed, vehicle_id=_V, timestamp=_T))
-                head, rest = raw.split(_V.encode())
-                mid, tail = rest.split(_T.encode())
-                self.templates.append((head, mid, tail))
-
-    def vehicle(self, k: int) -> str:
-        return f"{self.vehicle_prefix}-{k % self.vehicles:05d}"
+        for seed in range(4):
+            raw = compact(hundred_cell_log(seed, vehicle_id="@V@", timestamp="@T@"))
+            head, rest = raw.split(b"@V@")
+            self.templates.append((head, *rest.split(b"@T@")))  # type: ignore[arg-type]
 
     def body(self, k: int) -> bytes:
         head, mid, tail = self.templates[k % len(self.templates)]
-        return head + self.vehicle(k).encode() + mid + ts_text(self.base_s + k).encode() + tail
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(self.base_s + k)) + ".000000Z"
+        return b"%s%s-%05d%s%s%s" % (head, self.vehicle_prefix.encode(), k % self.vehicles, mid, stamp.encode(), tail)
+
+    def request(self, k: int) -> tuple[str, str, bytes]:
+        return "POST", self.path, self.body(k)
 
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"}
 
     def lua(self) -> str:
-        templates = ",\n".join(
-            "{[==[" + head.decode() + "]==], [==[" + mid.decode() + "]==], [==[" + tail.decode() + "]==]}"
-            for head, mid, tail in self.templates
-        )
-        return _LUA_INGEST % {
-            "templates": templates,
-            "prefix": self.vehicle_prefix,
-            "vehicles": self.vehicles,
-            "base": self.base_s,
-            "path": self.path,
-            "token": self.token,
-            "done": _LUA_DONE,
+        templates = ",\n".join("{" + ", ".join(f"[==[{p.decode()}]==]" for p in t) + "}" for t in self.templates)
+        return _LUA % {
+            "setup": f"local templates = {{\n{templates}\n}}",
+            "request": _LUA_INGEST.format(
+                prefix=self.vehicle_prefix, n=self.vehicles, base=self.base_s, path=self.path
+            ),
+            "headers": _lua_headers(self.headers()),
         }
+
+
+_LUA_INGEST = """local t = templates[(k % #templates) + 1]
+  local vehicle = string.format("{prefix}-%05d", k % {n})
+  local ts = os.date("!%Y-%m-%dT%H:%M:%S", {base} + k) .. ".000000Z"
+  return wrk.format("POST", "{path}", headers, t[1] .. vehicle .. t[2] .. ts .. t[3])"""
 
 
 @dataclass
@@ -389,81 +332,49 @@ class GetSpec:
     token: str
     paths: list[str]
 
-    def path(self, k: int) -> str:
-        return self.paths[k % len(self.paths)]
+    def request(self, k: int) -> tuple[str, str, bytes]:
+        return "GET", self.paths[k % len(self.paths)], b""
 
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"}
 
     def lua(self) -> str:
         paths = ",\n".join(f'"{p}"' for p in self.paths)
-        return _LUA_GET % {"paths": paths, "token": self.token, "done": _LUA_DONE}
+        return _LUA % {
+            "setup": f"local paths = {{\n{paths}\n}}",
+            "request": 'return wrk.format("GET", paths[(k % #paths) + 1], headers)',
+            "headers": _lua_headers(self.headers()),
+        }
 
 
-_LUA_DONE = r"""
+def _lua_headers(headers: dict[str, str]) -> str:
+    return "\n  ".join(f'headers["{k}"] = "{v}"' for k, v in headers.items())
+
+
+# One wrk thread: request k = 0, 1, 2 ...; done() prints the summary as one JSON line.
+_LUA = r"""
+%(setup)s
+local k = -1
+function init(args)
+  headers = {}
+  %(headers)s
+end
+function request()
+  k = k + 1
+  %(request)s
+end
 function done(summary, latency, requests)
   local e = summary.errors
   io.write(string.format(
-    'WRKJSON {"requests":%d,"duration_us":%d,"bytes":%d,"err_connect":%d,"err_read":%d,"err_write":%d,' ..
-    '"err_status":%d,"err_timeout":%d,"p50_us":%d,"p90_us":%d,"p99_us":%d,"max_us":%d,"mean_us":%f}\n',
-    summary.requests, summary.duration, summary.bytes, e.connect, e.read, e.write, e.status, e.timeout,
-    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max, latency.mean))
+    'WRKJSON {"requests":%%d,"duration_us":%%d,"errors":%%d,"p50_us":%%d,"p90_us":%%d,"p99_us":%%d,"max_us":%%d}\n',
+    summary.requests, summary.duration, e.connect + e.read + e.write + e.status + e.timeout,
+    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max))
 end
-"""
-
-# Thread t (1..T) sends requests k = n * T + t - 1 (n = 0, 1, ...): every k once over all threads.
-_LUA_INGEST = r"""
-local templates = {
-%(templates)s
-}
-local nthreads = 0
-function setup(thread)
-  nthreads = nthreads + 1
-  thread:set("tid", nthreads)
-end
-function init(args)
-  n = 0
-  local threads = tonumber(args[1] or "1")
-  step = threads
-  headers = {}
-  headers["Authorization"] = "Bearer %(token)s"
-  headers["Content-Type"] = "application/json"
-end
-function request()
-  local k = n * step + tid - 1
-  n = n + 1
-  local t = templates[(k %% #templates) + 1]
-  local vehicle = string.format("%(prefix)s-%%05d", k %% %(vehicles)d)
-  local ts = os.date("!%%Y-%%m-%%dT%%H:%%M:%%S", %(base)d + k) .. ".000000Z"
-  return wrk.format("POST", "%(path)s", headers, t[1] .. vehicle .. t[2] .. ts .. t[3])
-end
-%(done)s
-"""
-
-_LUA_GET = r"""
-local paths = {
-%(paths)s
-}
-local nthreads = 0
-function setup(thread)
-  nthreads = nthreads + 1
-  thread:set("tid", nthreads)
-end
-function init(args)
-  n = tid
-  headers = {}
-  headers["Authorization"] = "Bearer %(token)s"
-end
-function request()
-  n = n + 1
-  return wrk.format("GET", paths[(n %% #paths) + 1], headers)
-end
-%(done)s
 """
 
 
 # --------------------------------------------------------------------------------------------------------
-# Load generators
+# Load: wrk (closed loop), or an asyncio HTTP/1.1 client (closed and open loop)
 # --------------------------------------------------------------------------------------------------------
 @dataclass
 class LoadResult:
@@ -482,95 +393,55 @@ class LoadResult:
         return self.requests / self.seconds if self.seconds else 0.0
 
     def figures(self) -> dict[str, Any]:
-        return {
-            "tool": self.tool,
-            "requests": self.requests,
-            "errors": self.errors,
-            "p50_ms": self.p50_ms,
-            "p90_ms": self.p90_ms,
-            "p99_ms": self.p99_ms,
-            "max_ms": self.max_ms,
-            "connections": self.connections,
-        }
+        return {k: v for k, v in self.__dict__.items() if k != "seconds"}
 
 
 def wrk_available() -> bool:
     return shutil.which("wrk") is not None and os.environ.get("BENCH_NO_WRK") != "1"
 
 
-def run_wrk(
-    base_url: str, spec: IngestSpec | GetSpec, *, duration_s: float, connections: int, threads: int = 1
-) -> LoadResult:
-    """wrk, closed loop: `connections` keep-alive connections, each sending its next request on an answer."""
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+def closed_loop(base_url: str, spec: IngestSpec | GetSpec, *, duration_s: float, connections: int) -> LoadResult:
+    """`connections` keep-alive connections, each sending its next request on an answer: wrk if installed."""
+    if not wrk_available():
+        return asyncio_closed_loop(base_url, spec, duration_s=duration_s, connections=connections)
+    with tempfile.NamedTemporaryFile("w", suffix=".lua") as script:
         script.write(spec.lua())
-    try:
-        argv = [
-            "wrk",
-            f"-t{threads}",
-            f"-c{connections}",
-            f"-d{max(1, round(duration_s))}s",
-            "--timeout",
-            "10s",
-            "-s",
-            script.name,
-            base_url,
-            "--",
-            str(threads),
-        ]
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=duration_s + 60, check=False)
-    finally:
-        os.unlink(script.name)
+        script.flush()
+        argv = ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(duration_s))}s", "--timeout", "10s"]
+        done = subprocess.run([*argv, "-s", script.name, base_url], capture_output=True, text=True, check=False)
     match = re.search(r"^WRKJSON (\{.*\})$", done.stdout, re.M)
     if done.returncode != 0 or match is None:
         raise RuntimeError(f"wrk failed ({done.returncode}): {done.stdout[-800:]} {done.stderr[-800:]}")
     w = json.loads(match.group(1))
-    errors = sum(w[k] for k in ("err_connect", "err_read", "err_write", "err_status", "err_timeout"))
-    return LoadResult(
-        tool="wrk",
-        requests=int(w["requests"]),
-        seconds=w["duration_us"] / 1e6,
-        errors=int(errors),
-        p50_ms=w["p50_us"] / 1000,
-        p90_ms=w["p90_us"] / 1000,
-        p99_ms=w["p99_us"] / 1000,
-        max_ms=w["max_us"] / 1000,
-        connections=connections,
-    )
+    ms = [w[f"{key}_us"] / 1000 for key in ("p50", "p90", "p99", "max")]
+    return LoadResult("wrk", w["requests"], w["duration_us"] / 1e6, w["errors"], *ms, connections)
 
 
 class _Conn:
     """One HTTP/1.1 keep-alive connection (asyncio streams); reconnects after a close."""
 
-    def __init__(self, host: str, port: int) -> None:
-        self.host, self.port = host, port
+    def __init__(self, base_url: str, headers: dict[str, str]) -> None:
+        parsed = urlparse(base_url)
+        self.host, self.port = parsed.hostname or "127.0.0.1", int(parsed.port or 80)
+        self.head = "".join(f"{k}: {v}\r\n" for k, v in {"Host": f"{self.host}:{self.port}", **headers}.items())
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
 
-    async def request(self, raw: bytes, timeout: float = 10.0) -> tuple[int, bytes]:
-        return await asyncio.wait_for(self._request(raw), timeout)
+    async def request(self, method: str, path: str, body: bytes = b"", timeout: float = 10.0) -> tuple[int, bytes]:
+        return await asyncio.wait_for(self._request(method, path, body), timeout)
 
-    async def _request(self, raw: bytes) -> tuple[int, bytes]:
+    async def _request(self, method: str, path: str, body: bytes) -> tuple[int, bytes]:
         if self.writer is None or self.reader is None:
             self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
-        self.writer.write(raw)
+        length = f"Content-Length: {len(body)}\r\n" if method == "POST" else ""
+        self.writer.write(f"{method} {path} HTTP/1.1\r\n{self.head}{length}\r\n".encode() + body)
         await self.writer.drain()
-        head = await self.reader.readuntil(b"\r\n\r\n")
-        lines = head.split(b"\r\n")
-        status = int(lines[0].split(b" ", 2)[1])
-        length = 0
-        close = False
-        for line in lines[1:]:
-            name, _, value = line.partition(b":")
-            name = name.strip().lower()
-            if name == b"content-length":
-                length = int(value)
-            elif name == b"connection" and value.strip().lower() == b"close":
-                close = True
-        body = await self.reader.readexactly(length) if length else b""
-        if close:
+        lines = (await self.reader.readuntil(b"\r\n\r\n")).lower().split(b"\r\n")
+        fields = dict(line.partition(b":")[::2] for line in lines[1:] if line)
+        answer = await self.reader.readexactly(int(fields.get(b"content-length", 0)))
+        if fields.get(b"connection", b"").strip() == b"close":
             self.close()
-        return status, body
+        return int(lines[0].split(b" ", 2)[1]), answer
 
     def close(self) -> None:
         if self.writer is not None:
@@ -578,61 +449,37 @@ class _Conn:
         self.reader = self.writer = None
 
 
-def raw_request(method: str, host: str, path: str, headers: dict[str, str], body: bytes = b"") -> bytes:
-    lines = [f"{method} {path} HTTP/1.1", f"Host: {host}"]
-    lines += [f"{k}: {v}" for k, v in headers.items()]
-    if body or method == "POST":
-        lines.append(f"Content-Length: {len(body)}")
-    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
-
-
-def _new_loop() -> asyncio.AbstractEventLoop:
-    with contextlib.suppress(ImportError):
-        import uvloop
-
-        return uvloop.new_event_loop()
-    return asyncio.new_event_loop()
+CLIENT_ERRORS = (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError)
 
 
 def run_async(coro: Any) -> Any:
-    loop = _new_loop()
-    try:
-        return loop.run_until_complete(coro)
-    finally:
-        loop.close()
+    import uvloop
+
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        return runner.run(coro)
 
 
 def asyncio_closed_loop(
     base_url: str, spec: IngestSpec | GetSpec, *, duration_s: float, connections: int
 ) -> LoadResult:
-    """The fallback of wrk: the same closed loop with an asyncio client."""
-    parsed = urlparse(base_url)
-    host, port = parsed.hostname or "127.0.0.1", int(parsed.port or 80)
-    hostport = f"{host}:{port}"
+    """wrk's closed loop with the asyncio client (no wrk, or BENCH_NO_WRK=1)."""
     latencies: list[float] = []
     errors = 0
     counter = iter(range(10**9))
 
-    def build(k: int) -> bytes:
-        if isinstance(spec, IngestSpec):
-            return raw_request("POST", hostport, spec.path, spec.headers(), spec.body(k))
-        return raw_request("GET", hostport, spec.path(k), spec.headers())
-
     async def client(deadline: float) -> None:
         nonlocal errors
-        conn = _Conn(host, port)
+        conn = _Conn(base_url, spec.headers())
         while time.monotonic() < deadline:
-            raw = build(next(counter))
             started = time.monotonic()
             try:
-                status, _ = await conn.request(raw)
-            except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError):
+                status, _ = await conn.request(*spec.request(next(counter)))
+            except CLIENT_ERRORS:
                 errors += 1
                 conn.close()
                 continue
             latencies.append(time.monotonic() - started)
-            if not 200 <= status < 300:
-                errors += 1
+            errors += not 200 <= status < 300
         conn.close()
 
     async def main() -> float:
@@ -641,14 +488,7 @@ def asyncio_closed_loop(
         return time.monotonic() - started
 
     seconds = run_async(main())
-    s = latency_summary(latencies)
-    return LoadResult("asyncio", len(latencies), seconds, errors, connections=connections, **s)
-
-
-def closed_loop(base_url: str, spec: IngestSpec | GetSpec, *, duration_s: float, connections: int) -> LoadResult:
-    if wrk_available():
-        return run_wrk(base_url, spec, duration_s=duration_s, connections=connections)
-    return asyncio_closed_loop(base_url, spec, duration_s=duration_s, connections=connections)
+    return LoadResult("asyncio", len(latencies), seconds, errors, connections=connections, **latency_summary(latencies))
 
 
 @dataclass
@@ -661,45 +501,29 @@ class OpenLoopSend:
 
 
 def asyncio_open_loop(
-    base_url: str,
-    spec: IngestSpec,
-    *,
-    rate: float,
-    duration_s: float,
-    max_in_flight: int = 256,
-    first_k: int = 0,
+    base_url: str, spec: IngestSpec, *, rate: float, duration_s: float, max_in_flight: int = 256
 ) -> tuple[list[OpenLoopSend], float]:
-    """Open loop: request k starts at t0 + k / rate whatever the server does (bounded in flight).
-
-    Returns every send (with its answer) and the largest lag of a start behind its schedule.
-    """
-    parsed = urlparse(base_url)
-    host, port = parsed.hostname or "127.0.0.1", int(parsed.port or 80)
-    hostport = f"{host}:{port}"
-    total = int(rate * duration_s)
+    """Open loop: request k starts at t0 + k / rate whatever the server does (at most `max_in_flight`).
+    Every send with its answer, and the largest lag of a start behind its schedule."""
     sends: list[OpenLoopSend] = []
     idle: list[_Conn] = []
     lag = 0.0
 
     async def one(k: int, slots: asyncio.Semaphore) -> None:
         reused = bool(idle)
-        conn = idle.pop() if idle else _Conn(host, port)
-        raw = raw_request("POST", hostport, spec.path, spec.headers(), spec.body(k))
-        wall = time.time()
-        started = time.monotonic()
+        conn = idle.pop() if idle else _Conn(base_url, spec.headers())
+        wall, started = time.time(), time.monotonic()
         try:
             try:
-                status, body = await conn.request(raw)
+                status, body = await conn.request(*spec.request(k))
             except (OSError, asyncio.IncompleteReadError):
                 if not reused:
                     raise
-                # A kept-alive connection the server closed meanwhile (gthread: after 2 s idle): a new one.
-                conn.close()
-                conn = _Conn(host, port)
-                status, body = await conn.request(raw)
+                conn.close()  # a kept-alive connection the server closed meanwhile: once more on a new one
+                status, body = await conn.request(*spec.request(k))
             sends.append(OpenLoopSend(k, wall, time.monotonic() - started, status, body))
             idle.append(conn)
-        except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError):
+        except CLIENT_ERRORS:
             conn.close()
             sends.append(OpenLoopSend(k, wall, None, None, b""))
         finally:
@@ -707,17 +531,12 @@ def asyncio_open_loop(
 
     async def main() -> None:
         nonlocal lag
-        slots = asyncio.Semaphore(max_in_flight)
-        tasks = []
-        t0 = time.monotonic()
-        for i in range(total):
-            due = t0 + i / rate
-            delay = due - time.monotonic()
-            if delay > 0:
-                await asyncio.sleep(delay)
+        slots, tasks, t0 = asyncio.Semaphore(max_in_flight), [], time.monotonic()
+        for k in range(int(rate * duration_s)):
+            await asyncio.sleep(max(0.0, t0 + k / rate - time.monotonic()))
             await slots.acquire()
-            lag = max(lag, time.monotonic() - due)
-            tasks.append(asyncio.ensure_future(one(first_k + i, slots)))
+            lag = max(lag, time.monotonic() - (t0 + k / rate))
+            tasks.append(asyncio.ensure_future(one(k, slots)))
         await asyncio.gather(*tasks)
         for conn in idle:
             conn.close()
@@ -726,19 +545,17 @@ def asyncio_open_loop(
     return sends, lag
 
 
-def asyncio_post_bodies(base_url: str, path: str, headers: dict[str, str], bodies: list[bytes], *, concurrency: int):
-    """POST each body once over `concurrency` connections; return [(status, body, seconds)] and the wall time."""
-    parsed = urlparse(base_url)
-    host, port = parsed.hostname or "127.0.0.1", int(parsed.port or 80)
-    queue = list(reversed(bodies))
-    out: list[tuple[int, bytes, float]] = []
+def asyncio_post_bodies(
+    base_url: str, path: str, headers: dict[str, str], bodies: list[bytes], *, concurrency: int
+) -> tuple[list[tuple[int, bytes, float]], float]:
+    """POST each body once over `concurrency` connections: [(status, answer, seconds)] and the wall time."""
+    queue, out = list(reversed(bodies)), []
 
     async def client() -> None:
-        conn = _Conn(host, port)
+        conn = _Conn(base_url, headers)
         while queue:
-            body = queue.pop()
-            started = time.monotonic()
-            status, answer = await conn.request(raw_request("POST", f"{host}:{port}", path, headers, body), 120)
+            body, started = queue.pop(), time.monotonic()
+            status, answer = await conn.request("POST", path, body, timeout=120)
             out.append((status, answer, time.monotonic() - started))
         conn.close()
 
@@ -747,8 +564,7 @@ def asyncio_post_bodies(base_url: str, path: str, headers: dict[str, str], bodie
         await asyncio.gather(*(client() for _ in range(concurrency)))
         return time.monotonic() - started
 
-    seconds = run_async(main())
-    return out, seconds
+    return out, run_async(main())
 
 
 # --------------------------------------------------------------------------------------------------------
