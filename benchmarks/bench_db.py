@@ -27,7 +27,7 @@ from typing import Any
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path[:] = [str(REPO_ROOT), *(p for p in sys.path if Path(p or ".").resolve() != REPO_ROOT / "benchmarks")]
 
-from benchmarks.common import Fleet, Results, base_parser, bench_stack, wait_quiet  # noqa: E402
+from benchmarks.common import Fleet, Results, base_parser, bench_stack  # noqa: E402
 
 
 def make_logs(fleet: Fleet, count: int) -> list[dict[str, Any]]:
@@ -45,8 +45,6 @@ def main() -> int:
     args = p.parse_args()
     single_n = args.single_rows or (300 if args.quick else 3000)
     bulk_n = args.bulk_rows or (2000 if args.quick else 20000)
-    if args.wait_quiet:
-        wait_quiet(args.wait_quiet)
     results = Results("bench_db", args)
 
     with bench_stack("bench_db", args) as fleet:

@@ -33,7 +33,6 @@ from benchmarks.common import (  # noqa: E402
     log,
     serve,
     serve_textbook,
-    wait_quiet,
     wrk_available,
 )
 
@@ -47,8 +46,6 @@ def main() -> int:
     args = p.parse_args()
     duration = args.duration or (3.0 if args.quick else 10.0)
     rounds = args.repeat or (1 if args.quick else 2)
-    if args.wait_quiet:
-        wait_quiet(args.wait_quiet)
     results = Results("bench_get", args)
     results.meta["load_generator"] = "wrk" if wrk_available() else "asyncio"
 

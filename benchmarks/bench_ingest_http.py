@@ -48,7 +48,6 @@ from benchmarks.common import (  # noqa: E402
     serve,
     serve_starlette,
     serve_textbook,
-    wait_quiet,
     wrk_available,
 )
 
@@ -100,8 +99,6 @@ def main() -> int:
     duration = args.duration or (3.0 if args.quick else 10.0)
     warmup = 1.0 if args.quick else 3.0
     rounds = args.repeat or (1 if args.quick else 2)
-    if args.wait_quiet:
-        wait_quiet(args.wait_quiet)
     results = Results("bench_ingest_http", args)
     results.meta.update(load_generator="wrk" if wrk_available() else "asyncio", connections=args.connections)
 

@@ -43,7 +43,6 @@ from benchmarks.common import (  # noqa: E402
     load_results,
     log,
     serve,
-    wait_quiet,
 )
 from tests.support.waiting import wait_until  # noqa: E402
 
@@ -102,8 +101,6 @@ def main() -> int:
     p.add_argument("--context-rates", default="40,q", help="context runs; q = a quarter of the max rate (default 40,q)")
     args = p.parse_args()
     duration = args.duration or (5.0 if args.quick else 20.0)
-    if args.wait_quiet:
-        wait_quiet(args.wait_quiet)
     results = Results("bench_latency", args)
     ingest = load_results("bench_ingest_http", quick=args.quick)
     max_rate = (ingest or {}).get("rows", {}).get("ours", {}).get("value")

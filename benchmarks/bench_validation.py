@@ -36,7 +36,7 @@ import msgspec
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path[:] = [str(REPO_ROOT), *(p for p in sys.path if Path(p or ".").resolve() != REPO_ROOT / "benchmarks")]
 
-from benchmarks.common import Results, base_parser, compact, hundred_cell_log, wait_quiet  # noqa: E402
+from benchmarks.common import Results, base_parser, compact, hundred_cell_log  # noqa: E402
 
 
 class BareCell(msgspec.Struct):
@@ -105,8 +105,6 @@ def run(args: Any) -> int:
     from common.parsers import loads_strict
     from diagnostics.validation import _log_fast, _log_full, log_validate
 
-    if args.wait_quiet:
-        wait_quiet(args.wait_quiet)
     results = Results("bench_validation", args)
     budget, repeats = (0.05, 3) if args.quick else (0.4, 7)
 
@@ -171,9 +169,7 @@ def run(args: Any) -> int:
         seconds = per_call(fn, budget_s=budget, repeats=repeats) / items
         results.add(key, label, round(seconds * 1e6, 2), "us/log")
 
-    results.ratio(
-        "ours (log_validate) / bare msgspec decode", "ours_fast", "msgspec_bare", target=5.0, at_most=True
-    )
+    results.ratio("ours (log_validate) / bare msgspec decode", "ours_fast", "msgspec_bare", target=5.0, at_most=True)
     results.ratio("ours / msgspec with the full constraints", "ours_fast", "msgspec_constrained")
     results.ratio("full DRF path / bare msgspec decode", "drf_full", "msgspec_bare")
     results.ratio("full DRF path / ours", "drf_full", "ours_fast")

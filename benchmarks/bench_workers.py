@@ -28,7 +28,7 @@ from typing import Any
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path[:] = [str(REPO_ROOT), *(p for p in sys.path if Path(p or ".").resolve() != REPO_ROOT / "benchmarks")]
 
-from benchmarks.common import Fleet, Results, base_parser, bench_stack, load_results, log, wait_quiet  # noqa: E402
+from benchmarks.common import Fleet, Results, base_parser, bench_stack, load_results, log  # noqa: E402
 from tests.support.waiting import wait_until  # noqa: E402
 
 
@@ -94,8 +94,6 @@ def main() -> int:
     args = p.parse_args()
     batch_n = args.batch_logs or (2000 if args.quick else 20000)
     single_n = args.single_logs or (300 if args.quick else 3000)
-    if args.wait_quiet:
-        wait_quiet(args.wait_quiet)
     results = Results("bench_workers", args)
 
     with bench_stack("bench_workers", args, worker_concurrency=args.concurrency) as fleet:

@@ -58,7 +58,6 @@ from tests.support.waiting import wait_until
 
 BENCH_DIR = REPO_ROOT / "benchmarks"
 RESULTS_DIR = BENCH_DIR / "results"
-LOG_TABLE = "diagnostics_diagnosticlog"
 INGEST_PATH = "/api/v1/diagnostics"
 BULK_PATH = "/api/v1/diagnostics/bulk"
 CELLS_PER_LOG = 100
@@ -179,6 +178,8 @@ class Results:
     (benchmarks/report.py renders the saved files)."""
 
     def __init__(self, script: str, args: argparse.Namespace) -> None:
+        if args.wait_quiet:
+            wait_quiet(args.wait_quiet)
         self.script, self.args = script, args
         self.rows: dict[str, dict[str, Any]] = {}
         self.ratios: list[dict[str, Any]] = []
@@ -576,11 +577,10 @@ class Fleet:
 
     stack: Stack
     token: str
-    user_id: int
     fleet_id: int
     vehicle_prefix: str
     vehicles: int
-    database: str = ""
+    database: str
     windows: int = 0
 
     def window(self) -> int:
@@ -603,10 +603,10 @@ class Fleet:
 
     def logs_in_window(self, base_s: int) -> int:
         with self.pg() as conn:
-            sql = (
-                f"SELECT count(*) FROM {LOG_TABLE} WHERE timestamp >= to_timestamp(%s) AND timestamp < to_timestamp(%s)"
+            sql = "SELECT count(*) FROM diagnostics_diagnosticlog WHERE timestamp >= to_timestamp(%s) "
+            return int(
+                conn.execute(sql + "AND timestamp < to_timestamp(%s)", [base_s, base_s + RUN_WINDOW_S]).fetchone()[0]
             )
-            return int(conn.execute(sql, [base_s, base_s + RUN_WINDOW_S]).fetchone()[0])
 
     def purge_queue(self) -> None:
         assert self.stack.redis is not None
@@ -650,9 +650,8 @@ def bench_stack(
         )
         exits.callback(stack.close)
         stack.start(web=False, worker=False, sweeper=False)
-        fleet = _django_fleet(stack, name, vehicles)
-        log(f"stack ready: {where}; fleet {fleet.fleet_id} with {vehicles} vehicles; logs in {workdir / 'logs'}")
-        fleet.database = where
+        fleet = _django_fleet(stack, name, vehicles, where)
+        log(f"stack ready: {where}; {vehicles} vehicles; process logs in {stack.logdir}")
         yield fleet
     finally:
         with contextlib.suppress(Exception):  # this process's report publishes, then its connections
@@ -667,7 +666,7 @@ def bench_stack(
             shutil.rmtree(workdir, ignore_errors=True)
 
 
-def _django_fleet(stack: Stack, name: str, vehicles: int) -> Fleet:
+def _django_fleet(stack: Stack, name: str, vehicles: int, database: str) -> Fleet:
     """Django in this process on the stack's database and broker (on psycopg2, like the service), and the
     stack's API user with `vehicles` vehicles of its fleet."""
     os.environ.update({k: v for k, v in stack.env.items() if k != "PYTHONPATH"})
@@ -693,7 +692,7 @@ def _django_fleet(stack: Stack, name: str, vehicles: int) -> Fleet:
     Vehicle.objects.bulk_create(
         Vehicle(vehicle_id=f"{prefix}-{i:05d}", fleet_id=user.fleet_id) for i in range(vehicles)
     )
-    return Fleet(stack, str(AccessToken.for_user(user)), user.pk, user.fleet_id, prefix, vehicles)
+    return Fleet(stack, str(AccessToken.for_user(user)), user.fleet_id, prefix, vehicles, database)
 
 
 @dataclass
@@ -705,8 +704,8 @@ class Server:
     def cpu(self) -> float:
         """User + system CPU seconds of the server and its live children."""
         total = 0.0
-        for proc in [psutil.Process(self.proc.pid), *descendants(self.proc)]:
-            with contextlib.suppress(psutil.NoSuchProcess):
+        with contextlib.suppress(psutil.NoSuchProcess):
+            for proc in [psutil.Process(self.proc.pid), *descendants(self.proc)]:
                 times = proc.cpu_times()
                 total += times.user + times.system
         return total
