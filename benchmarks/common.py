@@ -70,6 +70,7 @@ RUN_WINDOW_S = 5_000_000
 FORCE_PSYCOPG2 = str(BENCH_DIR / "reference" / "force_psycopg2")
 
 _T0 = time.monotonic()
+_WAITED: list[float] = []
 
 
 def log(message: str) -> None:
@@ -137,13 +138,17 @@ def busy_processes() -> list[str]:
 
 
 def wait_quiet(max_wait_s: float) -> bool:
-    """Wait (bounded) for no soak/pytest process and a 1-minute load < 0.7 (or CPU < 10 % over 3 s)."""
+    """Wait (bounded) for no soak/pytest process and a 1-minute load < 0.7 (or CPU < 10 % over 3 s); once
+    per process (Results calls it for --wait-quiet; a script that calls it first is not made to wait twice)."""
+    if _WAITED:
+        return True
+    _WAITED.append(max_wait_s)
 
     def quiet() -> bool:
         return not busy_processes() and (os.getloadavg()[0] < 0.7 or psutil.cpu_percent(interval=3) < 10)
 
     try:
-        wait_until(quiet, max_wait_s, 30, "a quiet machine")
+        wait_until(quiet, max_wait_s, min(30.0, max(1.0, max_wait_s / 10)), "a quiet machine")
         return True
     except TimeoutError:
         log(f"machine not quiet (load {os.getloadavg()[0]:.2f}): measuring anyway")
