@@ -414,7 +414,8 @@ def closed_loop(base_url: str, spec: IngestSpec | GetSpec, *, duration_s: float,
         script.write(spec.lua())
         script.flush()
         argv = ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(duration_s))}s", "--timeout", "10s"]
-        done = subprocess.run([*argv, "-s", script.name, base_url], capture_output=True, text=True, check=False)
+        argv += ["-s", script.name, base_url]
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=duration_s + 60, check=False)
     match = re.search(r"^WRKJSON (\{.*\})$", done.stdout, re.M)
     if done.returncode != 0 or match is None:
         raise RuntimeError(f"wrk failed ({done.returncode}): {done.stdout[-800:]} {done.stderr[-800:]}")
