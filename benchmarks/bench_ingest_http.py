@@ -40,11 +40,11 @@ from benchmarks.common import (  # noqa: E402
     Fleet,
     Results,
     Server,
-    asyncio_post_bodies,
     base_parser,
     bench_stack,
     closed_loop,
     log,
+    post_bodies,
     serve,
     serve_starlette,
     serve_textbook,
@@ -80,8 +80,8 @@ def bulk(fleet: Fleet, requests: int) -> tuple[int, float, list[tuple[int, bytes
     try:
         spec = fleet.ingest_spec()
         bodies = [b"[" + b",".join(spec.body(r * 1000 + i) for i in range(1000)) + b"]" for r in range(requests + 1)]
-        asyncio_post_bodies(server.url, BULK_PATH, spec.headers(), bodies[:1], concurrency=1)
-        answers, seconds = asyncio_post_bodies(server.url, BULK_PATH, spec.headers(), bodies[1:], concurrency=2)
+        post_bodies(server.url, BULK_PATH, spec.headers(), bodies[:1], concurrency=1)
+        answers, seconds = post_bodies(server.url, BULK_PATH, spec.headers(), bodies[1:], concurrency=2)
     finally:
         server.stop()
     fleet.purge_queue()

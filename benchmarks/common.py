@@ -35,6 +35,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -552,26 +553,24 @@ def asyncio_open_loop(
     return sends, lag
 
 
-def asyncio_post_bodies(
+def post_bodies(
     base_url: str, path: str, headers: dict[str, str], bodies: list[bytes], *, concurrency: int
 ) -> tuple[list[tuple[int, bytes, float]], float]:
-    """POST each body once over `concurrency` connections: [(status, answer, seconds)] and the wall time."""
-    queue, out = list(reversed(bodies)), []
+    """POST each body once, `concurrency` in flight: [(status, answer, seconds)] and the wall time."""
+    import httpx
 
-    async def client() -> None:
-        conn = _Conn(base_url, headers)
-        while queue:
-            body, started = queue.pop(), time.monotonic()
-            status, answer = await conn.request("POST", path, body, timeout=120)
-            out.append((status, answer, time.monotonic() - started))
-        conn.close()
+    with (
+        httpx.Client(base_url=base_url, headers=headers, timeout=120) as client,
+        ThreadPoolExecutor(concurrency) as pool,
+    ):
 
-    async def main() -> float:
+        def one(body: bytes) -> tuple[int, bytes, float]:
+            started = time.monotonic()
+            answer = client.post(path, content=body)
+            return answer.status_code, answer.content, time.monotonic() - started
+
         started = time.monotonic()
-        await asyncio.gather(*(client() for _ in range(concurrency)))
-        return time.monotonic() - started
-
-    return out, run_async(main())
+        return list(pool.map(one, bodies)), time.monotonic() - started
 
 
 # --------------------------------------------------------------------------------------------------------
