@@ -58,7 +58,7 @@ $(BENCH_VENV)/.installed: requirements.txt requirements-dev.txt requirements-ben
 	@command -v wrk >/dev/null || echo "note: wrk not found (apt-get install -y wrk); the asyncio load generator is used"
 	@touch $@
 
-bench: $(BENCH_VENV)/.installed ## Run every benchmark side by side with its reference (about 18 min; QUICK=1 for a smoke run)
+bench: $(BENCH_VENV)/.installed ## Run every benchmark side by side with its reference (QUICK=1: a smoke run, about 4 min)
 	@for script in benchmarks/bench_*.py; do echo "== $$script"; $(BENCH_VENV)/bin/python $$script $(if $(QUICK),--quick) || exit 1; done
 	$(BENCH_VENV)/bin/python benchmarks/report.py $(if $(QUICK),--quick)
 

@@ -1,17 +1,17 @@
 #!/usr/bin/env python
-"""GET /api/v1/reports/<log_id> vs the plain Django ``.values()`` + orjson view, same server config.
+"""GET /api/v1/reports/<log_id> vs the plain Django ``.values()`` + orjson view, same server.
 
-    .venv/bin/python benchmarks/bench_get.py [--quick] [--connections 16] [--duration 10]
+    .venv-bench/bin/python benchmarks/bench_get.py [--quick] [--connections 16] [--duration 10]
 
-On a private stack, ``--logs`` logs with their reports (written by COPY and the raw batch loop), then a
-closed-loop GET load (wrk, or the asyncio client) cycling over those ids, with a JWT:
+On the harness's stack (benchmarks/common.py ``bench_stack``), ``--logs`` logs with their reports
+(written by COPY and the raw batch loop), then a closed-loop GET load (wrk, or the asyncio client)
+cycling over those ids, with a JWT, both served by granian 2x2 (the harness's server):
 
 - ours: ``GET /api/v1/reports/<id>`` (DRF APIView, simplejwt, fleet permission, throttles, orjson);
 - the reference: ``GET /plain/reports/<id>`` (benchmarks/reference/textbook_views.py ``plain_report``:
   PyJWT, one ``.values()`` query scoped to the token's user's fleet, orjson, the same JSON).
 
-Both under the best server configuration of bench_ingest_http (else gunicorn gthread 2x4).
-Target: ours >= 1.0x the plain view.
+Rounds interleaved (A B A B), the best of each kept. Target: ours >= 1.0x the plain view.
 """
 
 from __future__ import annotations
@@ -27,13 +27,12 @@ from benchmarks.bench_workers import insert_pending  # noqa: E402
 from benchmarks.common import (  # noqa: E402
     GetSpec,
     Results,
-    Stack,
-    WebConfig,
     base_parser,
+    bench_stack,
     closed_loop,
-    load_results,
     log,
-    wait_quiet,
+    serve,
+    serve_textbook,
     wrk_available,
 )
 
@@ -47,65 +46,54 @@ def main() -> int:
     args = p.parse_args()
     duration = args.duration or (3.0 if args.quick else 10.0)
     rounds = args.repeat or (1 if args.quick else 2)
-    if args.wait_quiet:
-        wait_quiet(args.wait_quiet)
     results = Results("bench_get", args)
     results.meta["load_generator"] = "wrk" if wrk_available() else "asyncio"
-    config = WebConfig("granian", 2, 2)  # the production default (Dockerfile)
-    ingest = load_results("bench_ingest_http", quick=args.quick)
-    best = (ingest or {}).get("meta", {}).get("best_config") or (ingest or {}).get("best_config")
-    if best:
-        config = WebConfig(best["kind"], best["workers"], best["threads"])
-    results.meta["server"] = config.label
 
-    with Stack(name="bench-get", keep=args.keep) as stack:
+    with bench_stack("bench_get", args) as fleet:
         from benchmarks.reference import raw_db
 
-        results.meta["database"] = stack.db_description
-        with stack.pg() as conn:
-            pks = dict(conn.execute("SELECT vehicle_id, id FROM diagnostics_vehicle").fetchall())
-        ids = insert_pending(stack, args.logs, pks)
-        with stack.pg() as conn:
+        results.meta["database"] = fleet.database
+        ids = insert_pending(fleet, args.logs)
+        with fleet.pg() as conn:
             raw_db.raw_batch_reports(conn, ids)
             conn.execute("ANALYZE")
-
         runs = (
-            ("ours", f"ours: GET /api/v1/reports/<id>, {config.label}", "/api/v1/reports/", stack.start_app),
+            (
+                "ours",
+                "ours: GET /api/v1/reports/<id>, granian 2w x 2t",
+                "/api/v1/reports/",
+                lambda: serve(fleet.stack, "ours"),
+            ),
             (
                 "plain",
-                f"reference: plain Django .values() + orjson, {config.label}",
+                "reference: plain Django .values() + orjson",
                 "/plain/reports/",
-                stack.start_textbook,
+                lambda: serve_textbook(fleet.stack),
             ),
         )
-        best: dict[str, tuple[Any, float, list[float]]] = {}
-        for round_no in range(rounds):  # interleaved rounds (A B A B), the best of each kept
+        best: dict[str, tuple[Any, float, list[int]]] = {}
+        for round_no in range(rounds):
             for key, _, path, start in runs:
-                server = start(config)
+                server = start()
                 try:
-                    spec = GetSpec(token=stack.token, paths=[f"{path}{i}" for i in ids])
+                    spec = GetSpec(token=fleet.token, paths=[f"{path}{i}" for i in ids])
                     closed_loop(server.url, spec, duration_s=1 if args.quick else 3, connections=args.connections)
                     cpu_before = server.cpu()
                     result = closed_loop(server.url, spec, duration_s=duration, connections=args.connections)
                     cpu = server.cpu() - cpu_before
                 finally:
-                    stack.stop_server(server)
+                    server.stop()
                 log(f"  round {round_no + 1}/{rounds} {key}: {result.rps:.0f} req/s")
                 history = [*best.get(key, (None, 0.0, []))[2], round(result.rps)]
                 if key not in best or result.rps > best[key][0].rps:
                     best[key] = (result, cpu, history)
-                else:
-                    best[key] = (best[key][0], best[key][1], history)
+                best[key] = (*best[key][:2], history)
         for key, label, _, _ in runs:
             result, cpu, history = best[key]
+            cpu_ms = round(1000 * cpu / max(result.requests, 1), 3)
+            rounds_text = " / ".join(map(str, history))
             results.add(
-                key,
-                label,
-                round(result.rps, 1),
-                "req/s",
-                **result.figures(),
-                cpu_ms_per_req=round(1000 * cpu / max(result.requests, 1), 3),
-                rounds=" / ".join(str(v) for v in history),
+                key, label, round(result.rps, 1), "req/s", **result.figures(), cpu_ms_per_req=cpu_ms, rounds=rounds_text
             )
             if result.errors:
                 results.note(f"{label}: {result.errors} errors")
@@ -116,7 +104,6 @@ def main() -> int:
         "",
         "",
         values=(results.rows["ours"]["cpu_ms_per_req"], results.rows["plain"]["cpu_ms_per_req"]),
-        note="server CPU per request; steadier than req/s on a shared machine",
     )
     results.note(f"closed loop, {args.connections} connections, {duration:.0f} s per run, {args.logs} distinct reports")
     results.print()

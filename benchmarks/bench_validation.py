@@ -1,18 +1,19 @@
 #!/usr/bin/env python
 """CPU per 100-cell log: bare msgspec decode vs our validation (fast path) vs the full DRF path.
 
-    .venv/bin/python benchmarks/bench_validation.py [--quick]
+    .venv-bench/bin/python benchmarks/bench_validation.py [--quick]
 
 A micro-benchmark, in-process, no database: each candidate turns the same compact JSON body of a
 100-cell log into validated data, many times; the figure is CPU time per call (``time.process_time``),
-the best of several repeats. Target (issue): ``validate_log_body`` <= 5x a bare msgspec decode.
+the best of several repeats. Target (issue): ``log_validate`` <= 5x a bare msgspec decode.
 
 - bare msgspec decode: ``msgspec.json.decode`` into a Struct of the log's shape, no constraints (the
   baseline of the target); the untyped decode and msgspec with the full constraints are shown too;
-- ours: ``diagnostics.fast_validation.validate_log_body`` (what ``POST /api/v1/diagnostics`` runs);
-- the full DRF path: ``validate_log(loads_strict(raw))`` (the fallback for any body the fast path does
-  not accept, and what the bulk endpoint runs per item when its fast path declines an item);
-- the bulk endpoint per item: ``bulk_items_validate`` (msgspec splits the array, the fast path per item);
+- ours: ``diagnostics.validation.log_validate`` (what ``POST /api/v1/diagnostics`` runs: the msgspec
+  fast path);
+- the full path: ``_log_full(loads_strict(raw))`` (the fallback for any body the fast path does not
+  accept, and what the bulk endpoint runs per item when its fast path declines an item);
+- the bulk endpoint per item: ``logs_validate_bulk`` (msgspec splits the array, the fast path per item);
 - the textbook nested serializer: DRF's stock fields and a nested ``CellSerializer(many=True)`` (the
   textbook reference's serializer without its two database look-ups).
 """
@@ -35,7 +36,7 @@ import msgspec
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path[:] = [str(REPO_ROOT), *(p for p in sys.path if Path(p or ".").resolve() != REPO_ROOT / "benchmarks")]
 
-from benchmarks.common import Results, base_parser, compact, hundred_cell_log, wait_quiet  # noqa: E402
+from benchmarks.common import Results, base_parser, compact, hundred_cell_log  # noqa: E402
 
 
 class BareCell(msgspec.Struct):
@@ -102,12 +103,8 @@ def run(args: Any) -> int:
     from rest_framework import serializers
 
     from common.parsers import loads_strict
-    from diagnostics.validation import _log_fast as validate_log_fast
-    from diagnostics.validation import _log_full as validate_log
-    from diagnostics.validation import log_validate as validate_log_body
+    from diagnostics.validation import _log_fast, _log_full, log_validate
 
-    if args.wait_quiet:
-        wait_quiet(args.wait_quiet)
     results = Results("bench_validation", args)
     budget, repeats = (0.05, 3) if args.quick else (0.4, 7)
 
@@ -137,25 +134,24 @@ def run(args: Any) -> int:
         return s.validated_data
 
     # Sanity: every candidate accepts the body, ours through its fast path.
-    assert validate_log_fast(raw) is not None, "the fast path rejected a valid 100-cell log"
-    assert isinstance(validate_log_body(raw)["timestamp"], datetime)
+    assert _log_fast(raw) is not None, "the fast path rejected a valid 100-cell log"
+    assert isinstance(log_validate(raw)["timestamp"], datetime)
 
     bulk_items = [hundred_cell_log(i, vehicle_id=f"EV-{i:05d}") for i in range(100)]
     bulk_raw = compact(bulk_items)
 
     def bulk_full() -> None:
         for item in loads_strict(bulk_raw):
-            validate_log(item)
+            _log_full(item)
 
     from common.parsers import RawBulkBody
-    from diagnostics.validation import ItemError
-    from diagnostics.validation import logs_validate_bulk as bulk_items_validate
+    from diagnostics.validation import ItemError, logs_validate_bulk
 
     bulk_body = RawBulkBody(bulk_raw, ndjson=False)
-    assert not any(isinstance(item, ItemError) for item in bulk_items_validate(bulk_body))
+    assert not any(isinstance(item, ItemError) for item in logs_validate_bulk(bulk_body))
 
     def bulk_fast() -> None:
-        bulk_items_validate(bulk_body)
+        logs_validate_bulk(bulk_body)
 
     candidates: list[tuple[str, str, Callable[[], Any], int]] = [
         ("json_stdlib", "json.loads (stdlib, untyped)", lambda: __import__("json").loads(raw), 1),
@@ -163,19 +159,17 @@ def run(args: Any) -> int:
         ("msgspec_untyped", "msgspec.json.decode (untyped)", lambda: msgspec.json.decode(raw), 1),
         ("msgspec_bare", "msgspec decode into a Struct (bare, baseline)", lambda: bare.decode(raw), 1),
         ("msgspec_constrained", "msgspec decode, full constraints (Starlette ref)", lambda: constrained.decode(raw), 1),
-        ("ours_fast", "ours: validate_log_body (msgspec fast path)", lambda: validate_log_body(raw), 1),
-        ("drf_full", "full DRF path: validate_log(loads_strict(raw))", lambda: validate_log(loads_strict(raw)), 1),
+        ("ours_fast", "ours: log_validate (msgspec fast path)", lambda: log_validate(raw), 1),
+        ("drf_full", "full DRF path: _log_full(loads_strict(raw))", lambda: _log_full(loads_strict(raw)), 1),
         ("textbook", "textbook nested DRF serializer (no DB)", textbook, 1),
-        ("bulk_item", "bulk endpoint per item: bulk_items_validate (array split + fast path)", bulk_fast, 100),
-        ("bulk_item_full", "bulk full path per item: loads_strict(array) + validate_log", bulk_full, 100),
+        ("bulk_item", "bulk endpoint per item: logs_validate_bulk (array split + fast path)", bulk_fast, 100),
+        ("bulk_item_full", "bulk full path per item: loads_strict(array) + _log_full", bulk_full, 100),
     ]
     for key, label, fn, items in candidates:
         seconds = per_call(fn, budget_s=budget, repeats=repeats) / items
         results.add(key, label, round(seconds * 1e6, 2), "us/log")
 
-    results.ratio(
-        "ours (validate_log_body) / bare msgspec decode", "ours_fast", "msgspec_bare", target=5.0, at_most=True
-    )
+    results.ratio("ours (log_validate) / bare msgspec decode", "ours_fast", "msgspec_bare", target=5.0, at_most=True)
     results.ratio("ours / msgspec with the full constraints", "ours_fast", "msgspec_constrained")
     results.ratio("full DRF path / bare msgspec decode", "drf_full", "msgspec_bare")
     results.ratio("full DRF path / ours", "drf_full", "ours_fast")

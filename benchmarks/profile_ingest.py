@@ -1,11 +1,12 @@
 #!/usr/bin/env python
-"""Where a request's CPU goes: py-spy samples of a gunicorn worker of our service under load.
+"""Where a request's CPU goes: py-spy samples of a granian worker of our service under load.
 
-    .venv/bin/python benchmarks/profile_ingest.py [--endpoint ingest|report] [--duration 15] [--driver psycopg2]
-    .venv/bin/python benchmarks/profile_ingest.py --cprofile [--requests 2000]
+    .venv-bench/bin/python benchmarks/profile_ingest.py [--quick] [--endpoint ingest|report] [--duration 15]
+    .venv-bench/bin/python benchmarks/profile_ingest.py --cprofile [--requests 2000]
 
-Not a ``bench_*`` script (``make bench`` does not run it). On a private stack it starts our service with
-ONE gunicorn sync worker (so one process holds every request), drives it with the closed-loop generator
+Not a ``bench_*`` script (``make bench`` does not run it). On the harness's stack (benchmarks/common.py
+``bench_stack``) it starts our service with ONE granian worker (``tests.support.infra.start_web``: one
+process holds every request, on its 2 threads), drives it with the closed-loop generator
 (8 connections), and records it with ``py-spy record --format raw`` (collapsed stacks, idle frames
 excluded). It prints the share of samples that fall in each stage of the request (inclusive), and the
 hottest frames by own time. Needs py-spy (requirements-bench.txt) and ptrace rights (root here).
@@ -26,47 +27,49 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path[:] = [str(REPO_ROOT), *(p for p in sys.path if Path(p or ".").resolve() != REPO_ROOT / "benchmarks")]
 
-from benchmarks.common import GetSpec, Stack, WebConfig, base_parser, closed_loop, log  # noqa: E402
+from benchmarks.bench_workers import insert_pending  # noqa: E402
+from benchmarks.common import Fleet, GetSpec, base_parser, bench_stack, closed_loop, log, serve  # noqa: E402
+from tests.support.infra import stop_tree  # noqa: E402
 
 # Stage -> substrings of a frame ("function (file:line)") that put a sample in it. First match wins per stage.
 STAGES = {
     "JWT authentication (simplejwt, incl. the user query)": ["rest_framework_simplejwt/authentication.py"],
     "throttling (2 throttles, Redis)": ["common/throttling.py"],
-    "validation (validate_log_body)": ["diagnostics/validation.py"],
+    "validation (log_validate)": ["diagnostics/validation.py"],
     "ingest SQL (diagnostic_log_ingest, without the publish)": ["_execute_with_wrappers"],
     "report task publish (kombu/Redis)": ["reports_enqueue (reports/dispatch.py"],
     "report selector (GET)": ["report_get (reports/selectors.py"],
     "DB connection health check / close_old_connections": ["close_old_connections", "is_usable"],
     "Django middleware (outside the view)": ["django/utils/deprecation.py"],
     "DRF response rendering": ["rest_framework/response.py", "renderers.py"],
-    "gunicorn HTTP parsing/writing": ["gunicorn/http/"],
 }
 
 
-def cprofile_requests(stack: Stack, *, endpoint: str, requests: int) -> None:
+def report_paths(fleet: Fleet, count: int = 500) -> list[str]:
+    """`count` logs with their reports (COPY and the raw batch loop); their report paths."""
+    from benchmarks.reference import raw_db
+
+    ids = insert_pending(fleet, count)
+    with fleet.pg() as conn:
+        raw_db.raw_batch_reports(conn, ids)
+    return [f"/api/v1/reports/{i}" for i in ids]
+
+
+def cprofile_requests(fleet: Fleet, *, endpoint: str, requests: int) -> None:
     import cProfile
     import pstats
 
     from django.test import Client
 
     client = Client(HTTP_HOST="127.0.0.1")
-    auth = {"HTTP_AUTHORIZATION": f"Bearer {stack.token}"}
-    spec = stack.ingest_spec()
-    paths: list[str] = []
-    if endpoint == "report":
-        from benchmarks.bench_workers import insert_pending
-        from benchmarks.reference import raw_db
-
-        with stack.pg() as conn:
-            pks = dict(conn.execute("SELECT vehicle_id, id FROM diagnostics_vehicle").fetchall())
-        ids = insert_pending(stack, 500, pks)
-        with stack.pg() as conn:
-            raw_db.raw_batch_reports(conn, ids)
-        paths = [f"/api/v1/reports/{i}" for i in ids]
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {fleet.token}"}
+    spec = fleet.ingest_spec()
+    paths = report_paths(fleet) if endpoint == "report" else []
 
     def one(k: int) -> int:
         if endpoint == "report":
@@ -102,7 +105,7 @@ def cprofile_requests(stack: Stack, *, endpoint: str, requests: int) -> None:
         else:
             package = "stdlib: " + Path(filename).name
         by_package[package] += own
-    print(f"\n=== cProfile: {endpoint} via the test client, Django on {stack.driver}, {requests} requests ===")
+    print(f"\n=== cProfile: {endpoint} via the test client, {requests} requests ===")
     print(f"CPU per request without the profiler: {plain * 1000:.2f} ms (test client included)")
     # Inclusive CPU of the request's stages (cumulative time of the function that embodies each).
     stages = [
@@ -114,7 +117,7 @@ def cprofile_requests(stack: Stack, *, endpoint: str, requests: int) -> None:
             "authenticate",
         ),
         ("    throttles (2, Redis INCR)", "rest_framework/views.py", "check_throttles"),
-        ("    validation (validate_log_body)", "diagnostics/validation.py", "log_validate"),
+        ("    validation (log_validate)", "diagnostics/validation.py", "log_validate"),
         ("    diagnostic_log_ingest (SQL + publish)", "diagnostics/services.py", "diagnostic_log_ingest"),
         ("      report publish, on commit", "reports/dispatch.py", "reports_enqueue_on_commit"),
         ("      report publish hand-off (publisher.submit)", "reports/dispatch.py", "submit"),
@@ -143,71 +146,59 @@ def cprofile_requests(stack: Stack, *, endpoint: str, requests: int) -> None:
 def main() -> int:
     p = base_parser(__doc__ or "")
     p.add_argument("--endpoint", choices=["ingest", "report"], default="ingest")
-    p.add_argument("--duration", type=float, default=15.0)
-    p.add_argument("--driver", choices=["psycopg2", "psycopg3"], default="psycopg2")
+    p.add_argument("--duration", type=float, default=None, help="seconds profiled (default 15, quick 4)")
     p.add_argument("--rate", type=int, default=250, help="py-spy samples per second (default 250)")
     p.add_argument("--cprofile", action="store_true", help="CPU profile in-process with cProfile (no py-spy)")
-    p.add_argument("--requests", type=int, default=2000, help="requests for --cprofile (default 2000)")
+    p.add_argument("--requests", type=int, default=None, help="requests for --cprofile (default 2000, quick 200)")
     args = p.parse_args()
+    duration = args.duration or (4.0 if args.quick else 15.0)
     if args.cprofile:
-        with Stack(name="bench-profile", keep=args.keep, driver=args.driver) as stack:
-            cprofile_requests(stack, endpoint=args.endpoint, requests=args.requests)
+        with bench_stack("bench_profile", args) as fleet:
+            cprofile_requests(fleet, endpoint=args.endpoint, requests=args.requests or (200 if args.quick else 2000))
         return 0
-    if not shutil.which("py-spy") and not (Path(sys.executable).parent / "py-spy").exists():
+    pyspy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    if not Path(pyspy).exists():
         print("py-spy is not installed (pip install -r requirements-bench.txt)", file=sys.stderr)
         return 2
-    pyspy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     out = Path(tempfile.mkdtemp(prefix="profile-")) / "stacks.txt"
-    with Stack(name="bench-profile", keep=args.keep, driver=args.driver) as stack:
-        server = stack.start_app(WebConfig("gunicorn-sync", 1))
+    with bench_stack("bench_profile", args) as fleet:
+        server = serve(fleet.stack, "ours", workers=1)
         import psutil
 
-        workers = psutil.Process(server.proc.pid).children()
+        worker_pid = psutil.Process(server.proc.pid).children()[0].pid
         if args.endpoint == "ingest":
-            spec = stack.ingest_spec()
+            spec: Any = fleet.ingest_spec()
         else:
-            from benchmarks.bench_workers import insert_pending
-            from benchmarks.reference import raw_db
-
-            with stack.pg() as conn:
-                pks = dict(conn.execute("SELECT vehicle_id, id FROM diagnostics_vehicle").fetchall())
-            ids = insert_pending(stack, 500, pks)
-            with stack.pg() as conn:
-                raw_db.raw_batch_reports(conn, ids)
-            spec = GetSpec(token=stack.token, paths=[f"/api/v1/reports/{i}" for i in ids])
+            spec = GetSpec(token=fleet.token, paths=report_paths(fleet))
         closed_loop(server.url, spec, duration_s=2, connections=8)
-        spy_argv = [pyspy, "record", "--pid", str(workers[0].pid), "--format", "raw", "--output", str(out)]
-        spy_argv += ["--rate", str(args.rate), "--duration", str(int(args.duration)), "--nonblocking"]
-        spy = subprocess.Popen(
-            spy_argv,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-        time.sleep(0.5)
-        result = closed_loop(server.url, spec, duration_s=args.duration - 1, connections=8)
-        spy.wait(timeout=args.duration + 30)
-        stack.stop_server(server)
+        spy_argv = [pyspy, "record", "--pid", str(worker_pid), "--format", "raw", "--output", str(out)]
+        spy_argv += ["--rate", str(args.rate), "--duration", str(int(duration)), "--nonblocking"]
+        spy = subprocess.Popen(spy_argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        try:
+            time.sleep(0.5)
+            result = closed_loop(server.url, spec, duration_s=duration - 1, connections=8)
+            spy.wait(timeout=duration + 30)
+        finally:
+            stop_tree(spy)
+            server.stop()
     log(f"load: {result.rps:.0f} req/s, p99 {result.p99_ms} ms, errors {result.errors}")
     if not out.exists():
         print(f"py-spy wrote nothing: {spy.stderr.read().decode() if spy.stderr else ''}", file=sys.stderr)
         return 2
-    total = 0
+    total = in_request = 0
     stage_samples: collections.Counter[str] = collections.Counter()
     own: collections.Counter[str] = collections.Counter()
-    in_request = 0
     for line in out.read_text().splitlines():
         stack_text, _, count_text = line.rpartition(" ")
         count = int(count_text)
-        frames = stack_text.split(";")
         total += count
-        if "handle_request" in stack_text or "get_response" in stack_text:
-            in_request += count
-        own[frames[-1]] += count
+        in_request += count if "get_response" in stack_text else 0
+        own[stack_text.split(";")[-1]] += count
         for stage, needles in STAGES.items():
             if any(needle in stack_text for needle in needles):
                 stage_samples[stage] += count
-    print(f"\n=== py-spy: {args.endpoint}, gunicorn sync 1 worker, Django on {args.driver}, {total} samples ===")
-    print(f"throughput during the profile: {result.rps:.0f} req/s (CPU ms/request ~ {1000 / max(result.rps, 1):.2f})")
+    print(f"\n=== py-spy: {args.endpoint}, granian 1 worker x 2 threads, {total} samples ===")
+    print(f"throughput during the profile: {result.rps:.0f} req/s")
     print(f"samples inside a request: {100 * in_request / max(total, 1):.1f} %")
     print("stage (inclusive share of all non-idle samples):")
     for stage, count in stage_samples.most_common():

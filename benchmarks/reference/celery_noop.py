@@ -1,8 +1,9 @@
 """The project's Celery app plus a no-op task: the queue's own latency, with nothing else in it.
 
-Run a worker with ``celery -A benchmarks.reference.celery_noop worker``: it serves the app's tasks
-(the reports) and ``bench.noop``. The no-op task does one thing so that its run can be observed: it
-pushes ``"<sent_at> <ran_at>"`` (wall clock) onto a Redis list on the broker when given a key.
+A worker whose settings import this module (``benchmarks.reference.textbook_settings``:
+``CELERY_IMPORTS``) serves the app's tasks and ``bench.noop``. The no-op task does one thing so that its
+run can be observed: it pushes ``"<sent_at> <ran_at>"`` (wall clock) onto a Redis list on the broker
+when given a key.
 """
 
 import time

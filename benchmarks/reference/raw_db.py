@@ -1,4 +1,4 @@
-"""The database's own limits, with no framework: raw single-row INSERTs, COPY, and the raw report loop.
+"""The database's own limits, with no framework: a raw single-row INSERT, COPY, and the raw report loop.
 
 Used by bench_db.py, bench_ingest_http.py, bench_workers.py and bench_get.py. Every function takes an
 open connection (psycopg 3 unless the name says psycopg2) and rows made by ``log_rows``, and writes the
@@ -7,7 +7,6 @@ same table and columns as the service (``diagnostics_diagnosticlog``; ``reports_
 
 from __future__ import annotations
 
-import io
 import time
 import uuid
 from collections.abc import Sequence
@@ -53,26 +52,8 @@ def log_rows(logs: Sequence[dict[str, Any]], vehicle_pks: dict[str, int]) -> lis
     return rows
 
 
-def insert_single(conn: Any, rows: Sequence[Row]) -> float:
-    """One INSERT and one commit per row (autocommit connection); seconds taken."""
-    started = time.perf_counter()
-    for row in rows:
-        conn.execute(INSERT_ONE, row)
-    return time.perf_counter() - started
-
-
-def insert_single_pipeline(conn: Any, rows: Sequence[Row], depth: int = 50) -> float:
-    """psycopg 3 pipeline mode: single-row autocommit INSERTs, `depth` in flight; seconds taken."""
-    started = time.perf_counter()
-    for start in range(0, len(rows), depth):
-        with conn.pipeline():
-            for row in rows[start : start + depth]:
-                conn.execute(INSERT_ONE, row)
-    return time.perf_counter() - started
-
-
 def insert_single_psycopg2(conn2: Any, rows: Sequence[Row]) -> float:
-    """The same with psycopg2 (the driver Django uses here): autocommit, one INSERT per row."""
+    """psycopg2 (the driver Django uses here), autocommit: one INSERT and one commit per row; seconds taken."""
     started = time.perf_counter()
     with conn2.cursor() as cur:
         for row in rows:
@@ -88,43 +69,6 @@ def copy_rows(conn: Any, rows: Sequence[Row], batch: int = 1000) -> float:
             for row in rows[start : start + batch]:
                 now = datetime.now(UTC)
                 copy.write_row((*row, now, "pending", 0, "", now))
-    return time.perf_counter() - started
-
-
-def _copy_text(value: Any) -> str:
-    text = str(value)
-    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
-
-
-def copy_rows_psycopg2(conn2: Any, rows: Sequence[Row], batch: int = 1000) -> float:
-    """The same COPY with psycopg2's copy_expert and a text buffer built in Python; seconds taken."""
-    started = time.perf_counter()
-    for start in range(0, len(rows), batch):
-        buf = io.StringIO()
-        now = datetime.now(UTC).isoformat()
-        for row in rows[start : start + batch]:
-            buf.write("\t".join(_copy_text(v) for v in (*row, now, "pending", 0, "", now)))
-            buf.write("\n")
-        buf.seek(0)
-        with conn2.cursor() as cur:
-            cur.copy_expert(COPY_SQL, buf)
-        conn2.commit()
-    return time.perf_counter() - started
-
-
-def insert_unnest(conn: Any, rows: Sequence[Row], batch: int = 1000) -> float:
-    """One multi-row INSERT … SELECT FROM unnest(arrays) per `batch` rows (what the bulk service does)."""
-    started = time.perf_counter()
-    for start in range(0, len(rows), batch):
-        chunk = rows[start : start + batch]
-        cols = list(zip(*chunk, strict=True))
-        conn.execute(
-            f"INSERT INTO diagnostics_diagnosticlog ({LOG_COLUMNS}) "
-            "SELECT l.id, l.v, l.ts, l.cells, l.cc, l.nom, l.cur, now(), 'pending', 0, '', now() "
-            "FROM unnest(%s::uuid[], %s::bigint[], %s::timestamptz[], %s::jsonb[], %s::int[], %s::float8[], "
-            "%s::float8[]) AS l(id, v, ts, cells, cc, nom, cur)",
-            [list(c) for c in cols],
-        )
     return time.perf_counter() - started
 
 

@@ -1,6 +1,6 @@
 """The fast-stack reference: a minimal Starlette + msgspec + async psycopg (3) ingest endpoint.
 
-    BENCH_DATABASE_URL=postgres://... JWT_SIGNING_KEY=... \
+    DATABASE_URL=postgres://... JWT_SIGNING_KEY=... \
         .venv/bin/python -m uvicorn benchmarks.reference.starlette_app:app --workers 2 --loop uvloop --http httptools
 
 ``POST /ingest``: the same work as the common case of ``POST /api/v1/diagnostics``, done the fast way:
@@ -62,7 +62,7 @@ INSERT_SQL = (
 )
 _fleets: dict[int, int | None] = {}
 pool = AsyncConnectionPool(
-    os.environ.get("BENCH_DATABASE_URL", "").replace("postgres://", "postgresql://", 1),
+    os.environ.get("DATABASE_URL", "").replace("postgres://", "postgresql://", 1),
     min_size=2,
     max_size=int(os.environ.get("BENCH_POOL_SIZE", "8")),
     kwargs={"autocommit": True},

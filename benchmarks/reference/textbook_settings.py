@@ -4,9 +4,8 @@ The textbook DRF floor is what a tutorial-shaped service looks like: DRF's own J
 JSONRenderer, simplejwt's JWTAuthentication (a user query per request), IsAuthenticated, no throttling,
 a nested ModelSerializer and a generic CreateAPIView (``textbook_views.py``). Same database, same models,
 same middleware, same Celery app (the view publishes the report task after commit, as ours does).
+bench_latency's worker runs with these settings too, for the one line that imports ``bench.noop``.
 """
-
-import os
 
 from config.settings import *  # noqa: F403
 
@@ -15,8 +14,4 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework_simplejwt.authentication.JWTAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
 }
-
-if os.environ.get("BENCH_ASGI") == "1":
-    DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = False  # noqa: F405
-    DATABASES["default"]["OPTIONS"]["pool"] = {"min_size": 2, "max_size": 8, "timeout": 10}  # noqa: F405
+CELERY_IMPORTS = ["benchmarks.reference.celery_noop"]
