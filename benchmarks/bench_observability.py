@@ -28,29 +28,31 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path[:] = [str(REPO_ROOT), *(p for p in sys.path if Path(p or ".").resolve() != REPO_ROOT / "benchmarks")]
 
 import httpx  # noqa: E402
+import psutil  # noqa: E402
 
-from benchmarks.common import IngestSpec, closed_loop, cpu_seconds, free_port, granian_argv, stop_process  # noqa: E402
+from benchmarks.common import IngestSpec, closed_loop  # noqa: E402
+from tests.support.infra import free_port, stop_tree, wait_for_http, web_server_argv  # noqa: E402
 
 
 def _serve(checkout: Path, env: dict[str, str], log_path: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """granian 2 x 2 (the harness's command line) serving `checkout`'s code."""
     port = free_port()
     proc = subprocess.Popen(
-        granian_argv("config.wsgi:application", port, workers=2, threads=2),
+        web_server_argv(port, workers=2, threads=2),
         cwd=checkout,
         env=env,
         stdout=log_path.open("wb"),
         stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return proc, url
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"{checkout}: server did not start; see {log_path}")
+    wait_for_http(f"{url}/healthz", proc, timeout=60)
+    return proc, url
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of a process and its children so far."""
+    processes = [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]
+    return sum(sum(process.cpu_times()[:2]) for process in processes)
 
 
 def _purge(env: dict[str, str]) -> None:
@@ -125,7 +127,7 @@ def main() -> int:
                 result = closed_loop(url, spec, duration_s=args.duration, connections=args.connections)
                 cpu = cpu_seconds(proc.pid) - cpu_before
             finally:
-                stop_process(proc)
+                stop_tree(proc)
                 _purge(env)
             figures = {"rps": round(result.rps, 1), "p50_ms": result.p50_ms, "p99_ms": result.p99_ms}
             figures["errors"] = result.errors
