@@ -194,8 +194,10 @@ def alerts_evaluate(*, reports: Sequence[EvaluatedReport], now: datetime | None 
         if outcome.evaluated_until is not None and outcome.evaluated_until != watermarks.get(vehicle_pk):
             new_watermarks.append((vehicle_pk, outcome.evaluated_until))
     existing = {alert_id for by_type in unresolved.values() for alert_id in (a.id for a in by_type.values())}
-    _alerts_insert([(pk, alert) for alert_id, (pk, alert) in changed.items() if alert_id not in existing])
+    # Updates first: an alert this batch resolved must leave the unique index before the batch's next alert
+    # of the same vehicle and type goes in (resolved by three clean reports, then reopened, in one batch).
     _alerts_update([alert for alert_id, (_, alert) in changed.items() if alert_id in existing])
+    _alerts_insert([(pk, alert) for alert_id, (pk, alert) in changed.items() if alert_id not in existing])
     _watermarks_move(new_watermarks)
     outbox = []
     for vehicle_pk, event in events:

@@ -544,3 +544,18 @@ def test_delivery_attempts_are_counted_for_metrics_by_result(post, receiver):
     assert _deliveries_counted("retrying") - before["retrying"] == 1
     assert _deliveries_counted("delivered") - before["delivered"] == 1
     assert _deliveries_counted("failed") - before["failed"] == 0
+
+
+def test_one_batch_that_resolves_an_alert_and_opens_the_next_stores_both(post):
+    """Seen in the fault suite: a batch whose clean reports resolve a vehicle's open alert and whose later
+    report opens the next one of the same type must move the old one out of the unique index first."""
+    run_batch(post(log("EV-A1", 1, hot=50.0)))
+    first = unresolved()[0]
+
+    run_batch(post(log("EV-A1", 2), log("EV-A1", 3), log("EV-A1", 4), log("EV-A1", 5, hot=52.0)))
+
+    first.refresh_from_db()
+    assert (first.state, first.resolution) == ("resolved", "auto")
+    [second] = unresolved()
+    assert (second.type, second.state, second.occurrences) == ("overheating", "open", 1)
+    assert second.id != first.id
