@@ -6,7 +6,7 @@ filtered queryset and the cleaned values.
 """
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import django_filters
@@ -24,6 +24,7 @@ class AwareDateTimeField(forms.Field):
     default_error_messages = {
         "invalid": "Must be an ISO 8601 date and time with an offset, such as 2025-10-04T10:30:00Z.",
         "naive": "Must include a UTC offset (Z or +hh:mm).",
+        "range": "Is out of range.",
     }
 
     def to_python(self, value: Any) -> datetime | None:
@@ -36,7 +37,11 @@ class AwareDateTimeField(forms.Field):
             raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from None
         if parsed.tzinfo is None or parsed.utcoffset() is None:
             raise forms.ValidationError(self.error_messages["naive"], code="naive")
-        return parsed
+        try:
+            # In UTC: PostgreSQL takes offsets up to 15:59 only, Python up to 23:59.
+            return parsed.astimezone(UTC)
+        except OverflowError:
+            raise forms.ValidationError(self.error_messages["range"], code="range") from None
 
 
 class AwareDateTimeFilter(django_filters.Filter):

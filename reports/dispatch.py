@@ -179,7 +179,7 @@ def abandoned_claims_requeue(*, limit: int = 1000) -> list[uuid.UUID]:
     reports within seconds of a worker being back, whatever the broker did with the dead worker's messages.
     """
     with transaction.atomic():
-        released = claims_abandoned_release(limit=limit)
+        released = claims_abandoned_release(limit=limit, keep_claim_time=True)
         _enqueue_in_batches(released)
     if released:
         logger.warning("re-enqueued %d log(s) of abandoned claims", len(released))

@@ -99,15 +99,16 @@ def sweep_stale_logs() -> int:
     return len(stale_logs_requeue(older_than_s=settings.SWEEPER_STALE_AFTER_S))
 
 
-@shared_task(name="reports.requeue_abandoned_claims", acks_late=True, ignore_result=True)
-def requeue_abandoned_claims() -> int:
-    """Sent by every worker as it starts: the logs a dead worker had claimed go back to work at once."""
-    return len(abandoned_claims_requeue())
-
-
 @worker_ready.connect
 def _requeue_abandoned_claims_at_start(sender: Any = None, **kwargs: Any) -> None:
+    """As a worker starts, in its main process and at once: the logs a dead worker had claimed go back to
+    `pending`, where the first tasks this worker runs take them (their top-up takes the oldest pending logs
+    first). Not a task: one published now would wait behind whatever backlog the queue holds."""
+    from django.db import connections
+
     try:
-        requeue_abandoned_claims.apply_async(retry=False)
-    except Exception as exc:  # the sweeper is the last resort
-        logger.warning("abandoned-claims task not published at worker start (%s: %s)", type(exc).__name__, exc)
+        abandoned_claims_requeue()
+    except Exception as exc:  # the database is down: the sweeper is the last resort
+        logger.warning("abandoned claims not released at worker start (%s: %s)", type(exc).__name__, exc)
+    finally:
+        connections.close_all()  # the pool's processes have their own connections; the main process keeps none

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from reports.exports import spreadsheet_safe
+from reports.exports import CSV_HEADER, spreadsheet_safe
 from tests.api.conftest import check_error
 from tests.api.test_vehicles import HOT, log, post
 
@@ -93,6 +93,7 @@ def test_the_fleets_reports_filter(client_a, history, query, expected):
         ("/api/v1/reports", "since=2025-10-04", "since"),  # a date alone has no offset
         ("/api/v1/reports", "since=2025-10-04T10:00:00", "since"),  # naive
         ("/api/v1/reports", "until=yesterday", "until"),
+        ("/api/v1/reports", "since=0001-01-01T00:00:00%2B01:00", "since"),  # before year 1 in UTC
         ("/api/v1/reports", "since=2025-10-05T00:00:00Z&until=2025-10-04T00:00:00Z", "since"),
         ("/api/v1/reports", "anomaly=fire", "anomaly"),
         ("/api/v1/reports", "soh_lt=high", "soh_lt"),
@@ -106,6 +107,23 @@ def test_the_fleets_reports_filter(client_a, history, query, expected):
 )
 def test_a_bad_report_list_parameter_is_a_400_naming_it(client_a, history, path, query, parameter):
     check_error(client_a.get(f"{path}?{query}"), 400, "invalid", {parameter})
+
+
+@pytest.mark.parametrize(
+    ("since", "status"),
+    [("2000-01-01T00:00:00%2B16:00", 200), ("0103-06-23T02:24:09-23:53", 200), ("9999-12-31T23:00:00-23:00", 400)],
+)
+def test_offsets_postgresql_would_refuse_are_read_in_utc(client_a, history, since, status):
+    """Seen by Schemathesis: ±16:00 and beyond are ISO 8601 but not PostgreSQL offsets (a 500, and a CSV
+    cut mid-stream, before); past year 9999 in UTC is a 400 naming since."""
+    listed = client_a.get(f"/api/v1/reports?since={since}")
+    exported = client_a.get(f"/api/v1/reports.csv?since={since}&soh_lt=0.0")
+    if status == 400:
+        check_error(listed, 400, "invalid", {"since"})
+        check_error(exported, 400, "invalid", {"since"})
+    else:
+        assert len(listed.json()["results"]) == 5
+        assert b"".join(exported.streaming_content).decode().splitlines() == [",".join(CSV_HEADER)]
 
 
 def test_a_csv_error_is_json_even_when_the_client_asks_for_csv(client_a, history):

@@ -303,3 +303,26 @@ def test_a_claimed_log_locked_for_a_moment_is_waited_for_not_left_processing(pen
         other.close()
     assert sorted(outcome.completed) == sorted(ids)
     assert set(DiagnosticLog.objects.values_list("status", flat=True)) == {ProcessingStatus.COMPLETED}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_starting_worker_releases_abandoned_claims_itself_keeping_their_time(pending_logs, monkeypatch):
+    """worker_ready's handler, not a task queued behind the backlog: the dead worker's logs are pending again
+    at once, with their claim's time, so the oldest-first top-up of the next task takes them first."""
+    from reports.tasks import _requeue_abandoned_claims_at_start
+
+    monkeypatch.setattr("reports.dispatch.reports_enqueue", lambda log_ids: True)
+    ids = pending_logs(2)
+    _dies(_claim_by_other_worker(ids[0], key=99))
+    claimed_at = DiagnosticLog.objects.get(pk=ids[0]).status_changed_at
+
+    _requeue_abandoned_claims_at_start()
+
+    released = DiagnosticLog.objects.get(pk=ids[0])
+    assert (released.status, released.claim_key, released.status_changed_at) == (
+        ProcessingStatus.PENDING,
+        None,
+        claimed_at,
+    )
+    first = battery_reports_generate(log_ids=[], max_attempts=MAX_ATTEMPTS, fill_to=1)
+    assert first.completed == (ids[0],)

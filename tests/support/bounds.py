@@ -12,7 +12,7 @@ a log whose task was lost has its report within:
 - SWEEPER_STALE_AFTER_S + SWEEP_LOOP_S: the sweeper's threshold and loop in the fault stacks
   (tests.support.stack.StackSettings; production: 120 s + 30 s): a lost `pending` log is re-enqueued by
   the first sweep after its threshold (an abandoned claim needs no threshold: the next sweep, or at once
-  by a redelivery or the worker-start task);
+  by a redelivery or the release a worker makes as it starts);
 - TASK_RUN_S: the queue wait and one batch run of the re-enqueued logs (100 logs a task) on 2 cores.
 """
 
