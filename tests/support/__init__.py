@@ -13,7 +13,8 @@ Public API (import from the submodules):
     exits, as compose does) and the sweeper. Attributes: ``url``, ``env``, ``queue``, ``broker_url``,
     ``redis`` (PrivateRedis), ``vhost`` (RabbitVhost or None), ``pg``, ``web``, ``worker``, ``sweeper``,
     ``worker_started_at``. Faults and probes: ``start_worker()``, ``kill_worker()``, ``stop_worker()``,
-    ``restart_worker(kill=)``, ``worker_children()``, ``signal_web_workers()``, ``reports_held()``
+    ``restart_worker(kill=)``, ``assert_alive()``, ``log_tail()``, ``worker_children()``,
+    ``signal_web_workers()``, ``reports_held()``
     (tasks block mid-task), ``blocked_pids()``, ``queue_length()``, ``sweeper_requeued()``,
     ``worker_log()``, ``tails()``, ``cpu_seconds()``. HTTP and database: ``token()``,
     ``ledger(logs, **kw)``, ``checker``, ``connect()``. ``StackSettings`` holds what varies (sweeper

@@ -225,6 +225,16 @@ class Stack:
                 self.worker_exits.append(f"exit code {worker.returncode}: {why[-1][:200] if why else '?'}")
                 self.start_worker(wait_ready=False)
 
+    def assert_alive(self) -> None:
+        """The worker runs and never exited by itself (the supervisor would have restarted it)."""
+        assert self.worker is not None, "no worker started"
+        assert self.worker.poll() is None, f"the worker exited with {self.worker.returncode}:\n{self.log_tail()}"
+        assert not self.worker_exits, f"the worker exited and was restarted: {self.worker_exits}"
+
+    def log_tail(self, lines: int = 60) -> str:
+        """The last lines of the current worker's log."""
+        return tail(self.worker_log_path(), lines)
+
     def worker_log(self) -> str:
         return "\n".join(path.read_text(errors="replace") for path in sorted(self.logdir.glob("worker-*.log")))
 
