@@ -36,6 +36,7 @@ CELL_READING = inline_serializer(
         "temperature": serializers.FloatField(help_text="°C, as posted"),
         "voltage_deviation_mv": serializers.FloatField(help_text="The cell minus the pack's median voltage, mV"),
     },
+    many=True,
 )
 
 
