@@ -527,8 +527,10 @@ CRASH_SCRIPT = textwrap.dedent(
     from reports.tasks import generate_battery_reports
 
     marker = sys.argv[2]
+    printed = threading.Event()
 
     def crash(*args, **kwargs):
+        printed.wait(30)  # let the main thread report the committed log_id first (its print races this thread)
         ids = (kwargs.get("args") or args[0])[0]
         where = {
             "thread": threading.current_thread().name,
@@ -543,6 +545,7 @@ CRASH_SCRIPT = textwrap.dedent(
     fleet = Fleet.objects.get(name=sys.argv[1])
     result = diagnostic_log_ingest(fleet_id=fleet.id, data=log_validate(sys.stdin.buffer.read()))
     print(json.dumps({"log_id": str(result.log_id)}), flush=True)
+    printed.set()
     threading.Event().wait(30)  # the publisher thread's crash ends the process long before this
     os._exit(3)  # the publish never happened
     """

@@ -276,7 +276,7 @@ def test_a_real_prometheus_scrapes_metrics_and_every_dashboard_panel_returns_dat
                     scrapes = float(result[0]["value"][1]) if result else 0.0
                     if scrapes >= 3 and _prometheus_query(base, 'up{job="battery-health"} == 1'):
                         break
-                except httpx.HTTPError:
+                except (httpx.HTTPError, ValueError):  # until its TSDB is up, Prometheus answers 503 in plain text
                     pass
                 time.sleep(0.5)
             assert scrapes >= 3, (tmp_path / "prometheus.log").read_text()[-2000:]
