@@ -54,12 +54,7 @@ class KeysetCursorPagination(CursorPagination):
         self.page: list[Any] = []
 
     def get_page_size(self, request: Request) -> int:
-        raw = request.query_params.get(self.page_size_query_param)
-        if raw is None:
-            return self.page_size
-        if not (raw.isascii() and raw.isdigit() and 1 <= int(raw) <= self.max_page_size):
-            raise ValidationError({self.page_size_query_param: [f"Must be an integer from 1 to {self.max_page_size}."]})
-        return int(raw)
+        return limit_param(request, default=self.page_size, maximum=self.max_page_size)
 
     def decode_cursor(self, request: Request) -> tuple[Any, Any] | None:  # type: ignore[override]
         encoded = request.query_params.get(self.cursor_query_param)
