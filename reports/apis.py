@@ -33,6 +33,9 @@ from reports.exports import CSV_HEADER, reports_csv_chunks
 from reports.filters import ReportFilterSet, VehicleReportFilterSet
 from reports.selectors import (
     SUMMARY_WINDOWS,
+    TIMELINE_DAYS_DEFAULT,
+    TIMELINE_DAYS_MAX,
+    fleet_anomaly_timeline,
     fleet_summary,
     report_data,
     report_get,
@@ -40,7 +43,12 @@ from reports.selectors import (
     reports_of_fleet,
     reports_of_vehicle,
 )
-from reports.serializers import REPORT_OK_RESPONSE, BatteryReportOutputSerializer, FleetSummarySerializer
+from reports.serializers import (
+    REPORT_OK_RESPONSE,
+    AnomalyTimelineSerializer,
+    BatteryReportOutputSerializer,
+    FleetSummarySerializer,
+)
 from vehicles.models import AnomalyCode, ProcessingStatus
 from vehicles.selectors import vehicle_get
 
@@ -188,3 +196,26 @@ class FleetSummaryApi(APIView):
         return Response(
             fleet_summary(fleet_id=request.user.fleet_id, window=SUMMARY_WINDOWS[window], now=timezone.now())
         )
+
+
+class FleetAnomalyTimelineApi(APIView):
+    """GET /api/v1/fleet/anomaly-timeline?days=30: the fleet's reports and anomalies per UTC day, oldest first."""
+
+    permission_classes = [IsAuthenticated, IsFleetMember]
+
+    @extend_schema(
+        operation_id="fleet_anomaly_timeline",
+        parameters=[
+            OpenApiParameter(
+                "days",
+                {"type": "integer", "minimum": 1, "maximum": TIMELINE_DAYS_MAX},
+                description=f"1-{TIMELINE_DAYS_MAX} (default {TIMELINE_DAYS_DEFAULT}): the UTC days up to today.",
+            )
+        ],
+        responses={200: AnomalyTimelineSerializer, **error_responses(400, *AUTHENTICATED_ERRORS)},
+    )
+    def get(self, request: Request) -> Response:
+        raw = request.query_params.get("days", str(TIMELINE_DAYS_DEFAULT))
+        if not (raw.isascii() and raw.isdigit() and 1 <= int(raw) <= TIMELINE_DAYS_MAX):
+            raise ValidationError({"days": [f"Must be an integer from 1 to {TIMELINE_DAYS_MAX}."]})
+        return Response(fleet_anomaly_timeline(fleet_id=request.user.fleet_id, days=int(raw), now=timezone.now()))

@@ -1,9 +1,10 @@
 """Reads for reports, always scoped to the caller's fleet."""
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import orjson
 from django.db import connection
 from django.db.models import QuerySet
 
@@ -162,3 +163,43 @@ def fleet_summary(*, fleet_id: int, window: timedelta, now: datetime) -> dict[st
         "worst": [vehicle_data(vehicle) for vehicle in worst],
         "open_alerts": alerts_open_counts(fleet_id=fleet_id),
     }
+
+
+TIMELINE_DAYS_DEFAULT = 30
+TIMELINE_DAYS_MAX = 365
+# Each code's FILTER: a report lists a code at most once, so counting the reports whose anomaly_details contain
+# it counts the anomaly (the objects the fleet summary counts per code).
+_TIMELINE_SQL = (
+    "SELECT date_trunc('day', l.timestamp AT TIME ZONE 'UTC')::date AS day, count(*), "
+    + ", ".join("count(*) FILTER (WHERE r.anomaly_details @> %s::jsonb)" for _ in AnomalyCode.values)
+    + f" FROM {BatteryReport._meta.db_table} AS r "
+    f"JOIN {DiagnosticLog._meta.db_table} AS l ON l.id = r.log_id "
+    f"JOIN {Vehicle._meta.db_table} AS v ON v.id = l.vehicle_id "
+    "WHERE v.fleet_id = %s AND l.timestamp >= %s AND l.timestamp < %s GROUP BY day"
+)
+_TIMELINE_CODES = [orjson.dumps([{"code": code}]).decode() for code in AnomalyCode.values]
+
+
+def fleet_anomaly_timeline(*, fleet_id: int, days: int, now: datetime) -> dict[str, Any]:
+    """The fleet's completed reports and their anomalies per UTC day of the log timestamp, in one query:
+    `days` buckets from (today - days + 1) to today (UTC) inclusive, oldest first, every day present (zeros
+    where none), every anomaly code in each bucket."""
+    today = now.astimezone(UTC).date()
+    first = today - timedelta(days=days - 1)
+    since = datetime(first.year, first.month, first.day, tzinfo=UTC)
+    until = datetime(today.year, today.month, today.day, tzinfo=UTC) + timedelta(days=1)
+    with connection.cursor() as cursor:
+        cursor.execute(_TIMELINE_SQL, [*_TIMELINE_CODES, fleet_id, since, until])
+        per_day: dict[date, tuple[int, ...]] = {row[0]: tuple(row[1:]) for row in cursor.fetchall()}
+    buckets = []
+    for offset in range(days):
+        day = first + timedelta(days=offset)
+        reports, *per_code = per_day.get(day, (0,) * (1 + len(AnomalyCode.values)))
+        buckets.append(
+            {
+                "date": day.isoformat(),
+                "reports": reports,
+                "anomalies": dict(zip(AnomalyCode.values, per_code, strict=True)),
+            }
+        )
+    return {"days": days, "buckets": buckets}

@@ -2,6 +2,7 @@ from django.urls import path
 
 from reports.apis import (
     BatteryReportDetailApi,
+    FleetAnomalyTimelineApi,
     FleetSummaryApi,
     ReportCsvApi,
     ReportListApi,
@@ -14,4 +15,5 @@ urlpatterns = [
     path("reports/<str:log_id>", BatteryReportDetailApi.as_view(), name="reports-detail"),
     path("vehicles/<str:vehicle_id>/reports", VehicleReportListApi.as_view(), name="vehicles-reports"),
     path("fleet/summary", FleetSummaryApi.as_view(), name="fleet-summary"),
+    path("fleet/anomaly-timeline", FleetAnomalyTimelineApi.as_view(), name="fleet-anomaly-timeline"),
 ]
