@@ -22,6 +22,7 @@ def test_schema_is_served_without_auth_and_lists_every_endpoint(anon):
         "/api/v1/fleet/summary",
         "/api/v1/fleet/anomaly-timeline",
         "/api/v1/vehicles/{vehicle_id}/health",
+        "/api/v1/vehicles/{vehicle_id}/certificate.pdf",
         "/api/v1/vehicles/{vehicle_id}/cells",
         "/api/v1/vehicles/{vehicle_id}/cells/{cell_id}/history",
         "/api/v1/vehicles/{vehicle_id}/credentials",
