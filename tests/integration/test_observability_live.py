@@ -286,6 +286,13 @@ def test_a_real_prometheus_scrapes_metrics_and_every_dashboard_panel_returns_dat
                 if not _prometheus_query(base, concrete):
                     empty.append((dashboard, title, concrete))
             assert empty == []
+            # The fleet dashboard's open alerts by severity: the hot logs (61 °C) opened critical overheating
+            # alerts, one per hot vehicle (PROM-0, PROM-2, PROM-1 by logs 0, 2, 4; and PROM-LIVE).
+            by_severity = {
+                row["metric"]["severity"]: float(row["value"][1])
+                for row in _prometheus_query(base, "sum by (severity) (battery_alerts_open)")
+            }
+            assert by_severity.get("critical", 0) == 4, by_severity
         finally:
             stop(prometheus)
 
