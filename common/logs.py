@@ -164,3 +164,45 @@ def celery_task_context_connect() -> None:
         if saved:
             structlog.contextvars.reset_contextvars(**saved)
 
+
+def celery_worker_json_startup_connect() -> None:
+    """Under LOG_FORMAT=json, the worker's start-up and shutdown messages as JSON lines too.
+
+    Celery prints its banner (hostname, version, broker, concurrency, queues, tasks) and its shutdown
+    notices ("worker: Warm shutdown (MainProcess)") straight to the terminal, bypassing logging. With
+    JSON logs the banner is replaced by one `worker starting` line carrying the same facts as fields
+    (Celery's `celeryd_after_setup` signal comes just before the banner; the worker's `quiet` skips it),
+    the notices go through logging (`celery.apps.worker`), and Python warnings (e.g. Celery's
+    SecurityWarning when run as root) through `py.warnings`.
+    """
+    import celery
+    import celery.apps.worker as celery_worker
+    from celery.signals import celeryd_after_setup
+
+    logging.captureWarnings(True)
+    notices = logging.getLogger("celery.apps.worker")
+
+    def _say(msg: str, f: Any = None) -> None:
+        notices.warning(msg.strip())
+
+    celery_worker.safe_say = _say
+
+    @celeryd_after_setup.connect(weak=False)
+    def _startup_line(sender: str, instance: Any, conf: Any, **kwargs: Any) -> None:
+        if instance.quiet:
+            return
+        instance.quiet = True  # no banner: this line says it
+        app = instance.app
+        pool = getattr(instance.pool_cls, "__module__", "").rsplit(".", 1)[-1] or str(instance.pool_cls)
+        logging.getLogger("celery.apps.worker").info(
+            "worker starting",
+            extra={
+                "hostname": sender,
+                "celery_version": celery.__version__,
+                "broker": app.connection_for_write().as_uri(),  # the password masked
+                "concurrency": instance.concurrency,
+                "pool": pool,
+                "queues": sorted(queue.name for queue in app.amqp.queues.consume_from.values()),
+                "tasks": sorted(name for name in app.tasks if not name.startswith("celery.")),
+            },
+        )
