@@ -7,8 +7,9 @@
 no PROMETHEUS_MULTIPROC_DIR, LOG_FORMAT=console: nothing observes a request); "on" the same checkout with
 everything on as in production: prometheus_client multiprocess mode (PROMETHEUS_MULTIPROC_DIR),
 LOG_FORMAT=json (one `request finished` line per request, to a file), the middleware; "on-errors" the same
-with LOG_REQUESTS=errors. `--previous` adds "previous-on": another checkout (e.g. main before a change) with
-everything on, to measure a change to the observability code in the same run. All serve granian 2 workers x
+with LOG_REQUESTS=errors; "on-sampled" with LOG_REQUESTS_SAMPLE=0.1 (docker-compose.yml's). `--previous`
+adds "previous-on": another checkout (e.g. main before a change) with everything on, to measure a change
+to the observability code in the same run. All serve granian 2 workers x
 2 threads (the Dockerfile's) on the same database (DATABASE_URL, migrated here) and the same broker
 (CELERY_BROKER_URL; no worker runs, the queue is purged after each run). The load: wrk (or the asyncio
 client), --connections keep-alive connections, each POST a new 100-cell log with a JWT; a warm-up, then
@@ -22,8 +23,8 @@ On a host whose load average is several times its CPU count, a server's CPU per 
 +-30 % between rounds (other processes evict its caches and steal its time slices), far more than the
 few per cent to measure. `--in-process` measures the same request path without the HTTP server, the
 client and their scheduling in the way: one long-lived process per configuration ("off", "on",
-"on-errors"; "previous-on" with --previous; "off-again", a second "off" as an A/A control of the noise,
-with --control) calls the project's WSGI application directly with the same POST (a new 100-cell log, a
+"on-errors", "on-sampled"; "previous-on" with --previous; "off-again", a second "off" as an A/A control of
+the noise, with --control) calls the project's WSGI application directly with the same POST (a new 100-cell log, a
 JWT, the real database and broker), and the parent has them run short blocks of --block requests in turn
 (A B C A B C ..., the order rotating), many times. Each block's CPU time per request (the process's, all
 threads: the publisher thread included) is compared with the "off" block next to it: adjacent blocks
@@ -305,6 +306,16 @@ def main() -> int:
             },
         ),
     }
+    # The production stack's setting (docker-compose.yml): one successful request's line in 10, every error's.
+    configs["on-sampled"] = (
+        REPO_ROOT,
+        {
+            **base,
+            **metrics_env,
+            "LOG_REQUESTS_SAMPLE": "0.1",
+            "PROMETHEUS_MULTIPROC_DIR": str(work / "metrics" / "on-sampled"),
+        },
+    )
     if args.control:
         # An A/A control: "off" again in a process of its own. Its distance from "off" is the noise floor.
         configs["off-again"] = configs["off"]

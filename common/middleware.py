@@ -1,5 +1,6 @@
 """Per request: its id (X-Request-ID in, and echoed out), its log context, its metrics and one access line."""
 
+import random
 from collections.abc import Callable
 from typing import Any
 
@@ -27,6 +28,7 @@ _OUTCOME_BY_STATUS = {
 _INGEST_OUTCOMES = {outcome: INGEST_LOGS.labels(outcome) for outcome in set(_OUTCOME_BY_STATUS.values())}
 _REQUEST_ID_META = "HTTP_" + REQUEST_ID_HEADER.upper().replace("-", "_")
 # Probes and scrapes are not worth a log line each. With LOG_REQUESTS=errors, only 4xx, 5xx and slow requests
+# (LOG_REQUESTS=all with LOG_REQUESTS_SAMPLE < 1: those, and that share of the others, marked sample_rate)
 # get their line (the line costs more than all the metrics together: docs/performance.md).
 _SLOW_S = 1.0
 _QUIET_ROUTES = {"healthz", "readyz", "metrics"}
@@ -71,9 +73,20 @@ class ObservabilityMiddleware:
             if outcome is not None and not (kind == "bulk" and status == 200):
                 _INGEST_OUTCOMES[outcome].inc()
         log_requests = settings.LOG_REQUESTS
-        if url_name not in _QUIET_ROUTES and (
-            log_requests == "all" or (log_requests == "errors" and (status >= 400 or seconds >= _SLOW_S))
-        ):
-            request_line(method=method, route=route, status=status, duration_ms=round(seconds * 1000, 2))
+        if url_name not in _QUIET_ROUTES and log_requests != "none":
+            if status >= 400 or seconds >= _SLOW_S:  # errors and slow requests: always
+                request_line(method=method, route=route, status=status, duration_ms=round(seconds * 1000, 2))
+            elif log_requests == "all":
+                rate = settings.LOG_REQUESTS_SAMPLE
+                if rate >= 1.0:
+                    request_line(method=method, route=route, status=status, duration_ms=round(seconds * 1000, 2))
+                elif random.random() < rate:
+                    request_line(
+                        method=method,
+                        route=route,
+                        status=status,
+                        duration_ms=round(seconds * 1000, 2),
+                        sample_rate=rate,
+                    )
         structlog.contextvars.clear_contextvars()
         return response

@@ -289,6 +289,9 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 LOG_FORMAT = os.environ.get("LOG_FORMAT", "console")  # "json": one JSON object per line
 # The per-request "request finished" line: all, errors (4xx, 5xx and requests slower than 1 s) or none.
 LOG_REQUESTS = os.environ.get("LOG_REQUESTS", "all")
+# With LOG_REQUESTS=all, the share of successful (and fast) requests' lines kept, at random; errors and slow
+# requests are always logged. A sampled line carries `sample_rate` (count it 1/sample_rate times).
+LOG_REQUESTS_SAMPLE = float(os.environ.get("LOG_REQUESTS_SAMPLE", "1") or "1")
 LOGGING = logging_config(
     level=os.environ.get("LOG_LEVEL", "INFO"),
     json_format=LOG_FORMAT == "json",
