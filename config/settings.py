@@ -138,7 +138,7 @@ DATABASES["default"].setdefault("OPTIONS", {}).update(
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "fleets.User"
 
-# --- Cache (rate limits) ----------------------------------------------------------------------------------
+# --- Cache (rate limits, hot reads) -----------------------------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
     CACHES = {
@@ -157,6 +157,11 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
+# Hot reads (a completed report, one vehicle) cached in it (common.readcache); on by default with Redis only:
+# a process's own memory could not be invalidated by the worker's writes.
+READ_CACHE = os.environ.get("READ_CACHE", "true" if REDIS_URL else "false").lower() in ("1", "true", "yes", "on")
+READ_CACHE_REPORT_TTL_S = int(os.environ.get("READ_CACHE_REPORT_TTL_S", "3600"))
+READ_CACHE_VEHICLE_TTL_S = int(os.environ.get("READ_CACHE_VEHICLE_TTL_S", "60"))
 
 # --- Celery -----------------------------------------------------------------------------------------------
 # No broker configured: compute reports in-process, right after the ingest transaction commits.
