@@ -14,6 +14,12 @@ each with ``READ_CACHE=true`` (the answer's bytes from Redis after the first rea
 (the fleet-scoped query every time). Rounds interleave the four servers (the order rotating); each row
 keeps the median requests/s and the lowest server CPU per request over the rounds (the figure a busy
 shared host disturbs least), and the cache's gain is read from both.
+
+`--in-process`: on a host loaded several times over (other jobs), a closed loop over HTTP gives noise, not
+figures. Then two long-lived processes (READ_CACHE on, off) call the project's WSGI application directly
+with the same GETs and the same JWT on the same stack, in alternating blocks of --block requests (the order
+rotating), and each request's own CPU time (its thread's) and wall time are recorded: the median request
+of each is the figure (interference inflates some requests a lot and most not at all).
 """
 
 from __future__ import annotations
@@ -31,16 +37,159 @@ from benchmarks.bench_workers import insert_pending  # noqa: E402
 from benchmarks.common import GetSpec, Results, base_parser, bench_stack, closed_loop, log, serve, wrk_available  # noqa: E402
 
 
+def _child() -> int:
+    """One configuration's process for --in-process: `<kind> N` on stdin runs N GETs; JSON on stdout."""
+    import io
+    import json
+    import time
+
+    import django
+
+    django.setup()
+    from django.core.wsgi import get_wsgi_application
+
+    application = get_wsgi_application()
+    token = os.environ["BENCH_TOKEN"]
+    paths = json.loads(os.environ["BENCH_PATHS"])
+    position = dict.fromkeys(paths, 0)
+    statuses: dict[str, int] = {}
+
+    def start_response(status: str, headers: list[tuple[str, str]], exc_info: object = None) -> None:
+        statuses[status[:3]] = statuses.get(status[:3], 0) + 1
+
+    for line in sys.stdin:
+        kind, count = line.split()
+        statuses.clear()
+        cpu: list[float] = []
+        wall: list[float] = []
+        for _ in range(int(count)):
+            path = paths[kind][position[kind] % len(paths[kind])]
+            position[kind] += 1
+            environ = {
+                "REQUEST_METHOD": "GET",
+                "PATH_INFO": path,
+                "QUERY_STRING": "",
+                "HTTP_AUTHORIZATION": f"Bearer {token}",
+                "HTTP_HOST": "127.0.0.1",
+                "SERVER_NAME": "127.0.0.1",
+                "SERVER_PORT": "8000",
+                "SERVER_PROTOCOL": "HTTP/1.1",
+                "REMOTE_ADDR": "127.0.0.1",
+                "wsgi.input": io.BytesIO(b""),
+                "wsgi.url_scheme": "http",
+                "wsgi.errors": sys.stderr,
+            }
+            started_cpu, started_wall = time.thread_time(), time.perf_counter()
+            result = application(environ, start_response)
+            for _chunk in result:
+                pass
+            result.close()
+            cpu.append(time.thread_time() - started_cpu)
+            wall.append(time.perf_counter() - started_wall)
+        print(json.dumps({"cpu_s": cpu, "wall_s": wall, "statuses": statuses}), flush=True)
+    return 0
+
+
+def _in_process(args: Any, fleet: Any, paths: dict[str, list[str]], results: Results) -> None:
+    import json
+    import subprocess
+
+    children = {}
+    for mode in ("cache", "nocache"):
+        env = {
+            **fleet.stack.env,
+            "READ_CACHE": "true" if mode == "cache" else "false",
+            "BENCH_TOKEN": fleet.token,
+            "BENCH_PATHS": json.dumps(paths),
+        }
+        children[mode] = subprocess.Popen(
+            [sys.executable, str(REPO_ROOT / "benchmarks" / "bench_cache.py"), "--child"],
+            cwd=REPO_ROOT,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=(fleet.stack.logdir / f"in-process-{mode}.log").open("w"),
+            text=True,
+        )
+
+    def block(mode: str, kind: str, count: int) -> dict[str, Any]:
+        child = children[mode]
+        assert child.stdin is not None
+        assert child.stdout is not None
+        child.stdin.write(f"{kind} {count}\n")
+        child.stdin.flush()
+        line = child.stdout.readline()
+        if not line:
+            raise RuntimeError(f"{mode} exited: see {fleet.stack.logdir}")
+        answer: dict[str, Any] = json.loads(line)
+        return answer
+
+    runs = [(kind, mode) for kind in ("report", "vehicle") for mode in ("cache", "nocache")]
+    samples: dict[str, dict[str, list[float]]] = {f"{k}-{m}": {"cpu": [], "wall": []} for k, m in runs}
+    statuses: dict[str, dict[str, int]] = {f"{k}-{m}": {} for k, m in runs}
+    try:
+        for kind, mode in runs:  # warm-up: every path read once (the cached runs fill the cache)
+            block(mode, kind, len(paths[kind]))
+        for round_no in range(args.blocks):
+            shift = round_no % len(runs)
+            for kind, mode in runs[shift:] + runs[:shift]:
+                answer = block(mode, kind, args.block)
+                key = f"{kind}-{mode}"
+                samples[key]["cpu"].extend(answer["cpu_s"])
+                samples[key]["wall"].extend(answer["wall_s"])
+                for status, count in answer["statuses"].items():
+                    statuses[key][status] = statuses[key].get(status, 0) + count
+    finally:
+        for child in children.values():
+            if child.stdin:
+                child.stdin.close()
+            child.wait(timeout=60)
+    for kind, mode in runs:
+        key = f"{kind}-{mode}"
+        cpu_ms = 1000 * statistics.median(samples[key]["cpu"])
+        wall_ms = 1000 * statistics.median(samples[key]["wall"])
+        results.add(
+            key,
+            f"GET {kind}, {'with' if mode == 'cache' else 'without'} the cache (in-process)",
+            round(cpu_ms, 4),
+            "ms CPU (median request)",
+            wall_ms_median=round(wall_ms, 4),
+            requests=len(samples[key]["cpu"]),
+            statuses=statuses[key],
+        )
+    for kind in ("report", "vehicle"):
+        results.ratio(
+            f"GET {kind} CPU per request: with / without the cache (<1: the cache saves)",
+            f"{kind}-cache",
+            f"{kind}-nocache",
+            target=1.0,
+            at_most=True,
+        )
+        results.ratio(
+            f"GET {kind} wall time per request: with / without the cache",
+            "",
+            "",
+            values=(results.rows[f"{kind}-cache"]["wall_ms_median"], results.rows[f"{kind}-nocache"]["wall_ms_median"]),
+        )
+    results.note(f"in-process WSGI calls, {args.blocks} blocks of {args.block} requests per row, order rotating")
+
+
 def main() -> int:
+    if sys.argv[1:] == ["--child"]:
+        return _child()
     p = base_parser(__doc__ or "")
     p.add_argument("--connections", type=int, default=16)
     p.add_argument("--duration", type=float, default=None, help="seconds per run (default 8, quick 3)")
     p.add_argument("--logs", type=int, default=2000, help="logs with reports to cycle over (default 2000)")
     p.add_argument("--repeat", type=int, default=None, help="interleaved rounds (default 4, quick 1)")
+    p.add_argument("--in-process", action="store_true", help="alternating blocks of WSGI calls, not HTTP load")
+    p.add_argument("--blocks", type=int, default=20, help="--in-process: blocks per row")
+    p.add_argument("--block", type=int, default=200, help="--in-process: requests per block")
     args = p.parse_args()
     duration = args.duration or (3.0 if args.quick else 8.0)
     rounds = args.repeat or (1 if args.quick else 4)
-    results = Results("bench_cache", args)
+    results = Results("bench_cache-in-process" if args.in_process else "bench_cache", args)
+    results.meta["command"] = " ".join([".venv-bench/bin/python", "benchmarks/bench_cache.py", *sys.argv[1:]])
     results.meta["load_generator"] = "wrk" if wrk_available() else "asyncio"
 
     # BENCH_DB_PREFIX: the name its database starts with (a shared server's naming rules).
@@ -57,6 +206,11 @@ def main() -> int:
             "report": [f"/api/v1/reports/{log_id}" for log_id in ids],
             "vehicle": [f"/api/v1/vehicles/{vehicle_id}" for vehicle_id in vehicles],
         }
+        if args.in_process:
+            _in_process(args, fleet, paths, results)
+            results.print()
+            results.save()
+            return 0
         runs = [(f"{what}-{mode}", what, mode) for what in ("report", "vehicle") for mode in ("cache", "nocache")]
         figures: dict[str, list[dict[str, Any]]] = {key: [] for key, _, _ in runs}
         for round_no in range(rounds):
