@@ -1,16 +1,15 @@
 """Per request: its id (X-Request-ID in, and echoed out), its log context, its metrics and one access line."""
 
-import logging
+import random
 from collections.abc import Callable
+from typing import Any
 
 import structlog
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
-from common.logs import REQUEST_ID_HEADER, request_id_from_header
+from common.logs import REQUEST_ID_HEADER, request_id_from_header, request_line
 from common.metrics import HTTP_LATENCY, HTTP_REQUESTS, INGEST_LOGS, Stopwatch
-
-logger = logging.getLogger("battery_health.request")
 
 # URL names of the ingest endpoints; a request's HTTP status is its outcome (the bulk endpoint counts its
 # items itself when it answers 200, diagnostics.apis). 401 and 5xx are no ingest outcome: the HTTP
@@ -26,8 +25,10 @@ _OUTCOME_BY_STATUS = {
     403: "forbidden",
     429: "throttled",
 }
+_INGEST_OUTCOMES = {outcome: INGEST_LOGS.labels(outcome) for outcome in set(_OUTCOME_BY_STATUS.values())}
 _REQUEST_ID_META = "HTTP_" + REQUEST_ID_HEADER.upper().replace("-", "_")
 # Probes and scrapes are not worth a log line each. With LOG_REQUESTS=errors, only 4xx, 5xx and slow requests
+# (LOG_REQUESTS=all with LOG_REQUESTS_SAMPLE < 1: those, and that share of the others, marked sample_rate)
 # get their line (the line costs more than all the metrics together: docs/performance.md).
 _SLOW_S = 1.0
 _QUIET_ROUTES = {"healthz", "readyz", "metrics"}
@@ -38,6 +39,10 @@ class ObservabilityMiddleware:
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
+        # prometheus_client's children by label values, kept here: `.labels()` takes a lock and builds the
+        # key on every call. Routes, methods and statuses are few (URL patterns, not raw paths).
+        self._requests: dict[tuple[str, str, int], Any] = {}
+        self._latency: dict[tuple[str, str], Any] = {}
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         watch = Stopwatch()
@@ -53,25 +58,35 @@ class ObservabilityMiddleware:
         url_name = match.url_name if match is not None else None
         seconds = watch.seconds()
         status = response.status_code
-        HTTP_REQUESTS.labels(route, request.method, str(status)).inc()
-        HTTP_LATENCY.labels(route, request.method).observe(seconds)
+        method = request.method or ""
+        counter = self._requests.get((route, method, status))
+        if counter is None:
+            counter = self._requests[(route, method, status)] = HTTP_REQUESTS.labels(route, method, str(status))
+        counter.inc()
+        histogram = self._latency.get((route, method))
+        if histogram is None:
+            histogram = self._latency[(route, method)] = HTTP_LATENCY.labels(route, method)
+        histogram.observe(seconds)
         kind = INGEST_ROUTES.get(url_name or "")
         if kind is not None and request.method == "POST":
             outcome = _OUTCOME_BY_STATUS.get(status)
             if outcome is not None and not (kind == "bulk" and status == 200):
-                INGEST_LOGS.labels(outcome).inc()
+                _INGEST_OUTCOMES[outcome].inc()
         log_requests = settings.LOG_REQUESTS
-        if url_name not in _QUIET_ROUTES and (
-            log_requests == "all" or (log_requests == "errors" and (status >= 400 or seconds >= _SLOW_S))
-        ):
-            logger.info(
-                "request finished",
-                extra={
-                    "method": request.method,
-                    "route": route,
-                    "status": status,
-                    "duration_ms": round(seconds * 1000, 2),
-                },
-            )
+        if url_name not in _QUIET_ROUTES and log_requests != "none":
+            if status >= 400 or seconds >= _SLOW_S:  # errors and slow requests: always
+                request_line(method=method, route=route, status=status, duration_ms=round(seconds * 1000, 2))
+            elif log_requests == "all":
+                rate = settings.LOG_REQUESTS_SAMPLE
+                if rate >= 1.0:
+                    request_line(method=method, route=route, status=status, duration_ms=round(seconds * 1000, 2))
+                elif random.random() < rate:
+                    request_line(
+                        method=method,
+                        route=route,
+                        status=status,
+                        duration_ms=round(seconds * 1000, 2),
+                        sample_rate=rate,
+                    )
         structlog.contextvars.clear_contextvars()
         return response

@@ -14,8 +14,12 @@ app.autodiscover_tasks()
 @app.on_after_configure.connect
 def _observability(sender: Celery, **kwargs: object) -> None:
     """task_id in the log lines of each task; the worker's heartbeat and task counters (common.worker)."""
-    from common.logs import celery_task_context_connect
+    from django.conf import settings
+
+    from common.logs import celery_task_context_connect, celery_worker_json_startup_connect
     from common.worker import worker_observability_connect
 
     celery_task_context_connect()
+    if settings.LOG_FORMAT == "json":
+        celery_worker_json_startup_connect()
     worker_observability_connect(sender)

@@ -138,7 +138,7 @@ DATABASES["default"].setdefault("OPTIONS", {}).update(
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "fleets.User"
 
-# --- Cache (rate limits) ----------------------------------------------------------------------------------
+# --- Cache (rate limits, hot reads) -----------------------------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
     CACHES = {
@@ -157,6 +157,11 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
+# Hot reads (a completed report, one vehicle) cached in it (common.readcache); on by default with Redis only:
+# a process's own memory could not be invalidated by the worker's writes.
+READ_CACHE = os.environ.get("READ_CACHE", "true" if REDIS_URL else "false").lower() in ("1", "true", "yes", "on")
+READ_CACHE_REPORT_TTL_S = int(os.environ.get("READ_CACHE_REPORT_TTL_S", "3600"))
+READ_CACHE_VEHICLE_TTL_S = int(os.environ.get("READ_CACHE_VEHICLE_TTL_S", "60"))
 
 # --- Celery -----------------------------------------------------------------------------------------------
 # No broker configured: compute reports in-process, right after the ingest transaction commits.
@@ -289,6 +294,9 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 LOG_FORMAT = os.environ.get("LOG_FORMAT", "console")  # "json": one JSON object per line
 # The per-request "request finished" line: all, errors (4xx, 5xx and requests slower than 1 s) or none.
 LOG_REQUESTS = os.environ.get("LOG_REQUESTS", "all")
+# With LOG_REQUESTS=all, the share of successful (and fast) requests' lines kept, at random; errors and slow
+# requests are always logged. A sampled line carries `sample_rate` (count it 1/sample_rate times).
+LOG_REQUESTS_SAMPLE = float(os.environ.get("LOG_REQUESTS_SAMPLE", "1") or "1")
 LOGGING = logging_config(
     level=os.environ.get("LOG_LEVEL", "INFO"),
     json_format=LOG_FORMAT == "json",

@@ -17,6 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from common import readcache
 from common.filters import filtered
 from common.openapi import (
     AUTHENTICATED_ERRORS,
@@ -78,13 +79,23 @@ class BatteryReportDetailApi(APIView):
             **error_responses(404, *AUTHENTICATED_ERRORS),
         },
     )
-    def get(self, request: Request, log_id: str) -> Response:
-        row = report_get(log_id=uuid_or_404(log_id), fleet_id=request.user.fleet_id)
+    def get(self, request: Request, log_id: str) -> HttpResponse | Response:
+        log_uuid = uuid_or_404(log_id)
+        # The key carries the caller's fleet (common.readcache): another fleet's log is never a hit.
+        key = readcache.report_key(fleet_id=request.user.fleet_id, log_id=log_uuid)
+        cached = readcache.cached_get(key)
+        if cached is not None:
+            return HttpResponse(cached, content_type=ORJSONRenderer.media_type)
+        row = report_get(log_id=log_uuid, fleet_id=request.user.fleet_id)
         if row is None:
             raise NotFound("No such log.")
         log_id_text = str(row["log_id"])
         if row["generated_at"] is not None:
-            return Response(report_data(row))
+            if not readcache.enabled():
+                return Response(report_data(row))
+            body = ORJSONRenderer().render(report_data(row))
+            readcache.cached_set(key, body, ttl_s=settings.READ_CACHE_REPORT_TTL_S)
+            return HttpResponse(body, content_type=ORJSONRenderer.media_type)
         if row["status"] == ProcessingStatus.FAILED:
             return Response({"log_id": log_id_text, "status": "failed", "error": row["error"]})
         return Response(

@@ -4,6 +4,8 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
+from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound, ValidationError
@@ -13,10 +15,12 @@ from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 from rest_framework.views import APIView
 
+from common import readcache
 from common.filters import TimeWindowFilterSet, filtered
 from common.identifiers import VEHICLE_ID_INVALID, VEHICLE_ID_RE, is_vehicle_id
 from common.openapi import AUTHENTICATED_ERRORS, LIST_PARAMETERS, TIME_WINDOW_PARAMETERS, error_responses, list_response
 from common.pagination import KeysetCursorPagination, limit_param, position_sign, position_unsign
+from common.renderers import ORJSONRenderer
 from common.timestamps import format_timestamp
 from fleets.permissions import IsFleetMember, IsFleetUser
 from vehicles.filters import ORDERING_CHOICES, VehicleFilterSet, vehicle_ordering
@@ -75,11 +79,21 @@ class VehicleDetailApi(APIView):
         operation_id="vehicles_retrieve",
         responses={200: VehicleSerializer, **error_responses(404, *AUTHENTICATED_ERRORS)},
     )
-    def get(self, request: Request, vehicle_id: str) -> Response:
+    def get(self, request: Request, vehicle_id: str) -> HttpResponse | Response:
+        # The key carries the caller's fleet (common.readcache): another fleet's vehicle is never a hit.
+        # Under the vehicle's current generation: a newer report or a PUT moves it on.
+        key = readcache.versioned_key(readcache.vehicle_key(fleet_id=request.user.fleet_id, vehicle_id=vehicle_id))
+        cached = readcache.cached_get(key)
+        if cached is not None:
+            return HttpResponse(cached, content_type=ORJSONRenderer.media_type)
         vehicle = vehicle_get(fleet_id=request.user.fleet_id, vehicle_id=vehicle_id)
         if vehicle is None:
             raise NotFound("No such vehicle.")
-        return Response(vehicle_data(vehicle))
+        if not readcache.enabled():
+            return Response(vehicle_data(vehicle))
+        body = ORJSONRenderer().render(vehicle_data(vehicle))
+        readcache.cached_set(key, body, ttl_s=settings.READ_CACHE_VEHICLE_TTL_S)
+        return HttpResponse(body, content_type=ORJSONRenderer.media_type)
 
     @extend_schema(
         operation_id="vehicles_update",

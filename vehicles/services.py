@@ -11,6 +11,7 @@ from django.db.models.functions import Coalesce, Now
 from rest_framework import status
 from rest_framework.exceptions import APIException, NotFound, PermissionDenied
 
+from common import readcache
 from vehicles.models import DeviceCredential, DiagnosticLog, Vehicle
 from vehicles.tokens import device_token_hash, device_token_new
 
@@ -63,6 +64,7 @@ UPDATE {_VEHICLE_TABLE} AS v SET
 FROM processed AS p
 LEFT JOIN completed AS c ON c.vehicle_id = p.vehicle_id
 WHERE v.id = p.vehicle_id
+RETURNING v.fleet_id, v.vehicle_id
 """
 
 
@@ -93,6 +95,11 @@ def vehicle_summaries_update(*, processed: list[uuid.UUID], completed: list[Comp
                 [json.dumps(report.anomaly_codes) for report in completed],
             ],
         )
+        changed = cursor.fetchall()
+    # The cached vehicles (common.readcache) get a new generation once the batch has committed.
+    readcache.invalidate_on_commit(
+        readcache.vehicle_key(fleet_id=fleet_id, vehicle_id=vehicle_id) for fleet_id, vehicle_id in changed
+    )
 
 
 class VinTaken(APIException):
@@ -133,6 +140,7 @@ def vehicle_register(*, fleet_id: int, vehicle_id: str, changes: dict[str, Any])
                     vehicle.save(update_fields=list(changes))
             except IntegrityError:
                 raise VinTaken() from None
+            readcache.invalidate_on_commit([readcache.vehicle_key(fleet_id=fleet_id, vehicle_id=vehicle_id)])
     return vehicle, created
 
 

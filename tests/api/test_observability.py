@@ -198,6 +198,25 @@ def test_request_lines_follow_log_requests(
     assert all(record.route == "/api/v1/diagnostics" for record in lines)  # type: ignore[attr-defined]
 
 
+def test_a_sampled_request_line_keeps_errors_and_marks_its_rate(client_a, sample_log, settings, caplog, monkeypatch):
+    """LOG_REQUESTS_SAMPLE < 1: successful requests' lines are a random share, marked; errors always logged."""
+    import common.middleware
+
+    settings.LOG_REQUESTS = "all"
+    settings.LOG_REQUESTS_SAMPLE = 0.25
+    draws = iter([0.1, 0.9])  # the first 2xx is kept (0.1 < 0.25), the second not
+    monkeypatch.setattr(common.middleware.random, "random", lambda: next(draws))
+    with caplog.at_level("INFO", logger="battery_health.request"):
+        assert client_a.post("/api/v1/diagnostics", sample_log).status_code == 202
+        assert client_a.post("/api/v1/diagnostics", sample_log).status_code == 200
+        for _ in range(3):  # errors: no draw, always logged
+            assert client_a.get("/api/v1/reports/not-a-uuid").status_code == 404
+    lines = [record for record in caplog.records if record.name == "battery_health.request"]
+    assert [record.status for record in lines] == [202, 404, 404, 404]  # type: ignore[attr-defined]
+    assert lines[0].sample_rate == 0.25  # type: ignore[attr-defined]
+    assert not hasattr(lines[1], "sample_rate")
+
+
 def test_open_alerts_are_read_from_the_database_at_scrape_time(anon, client_a, make_log):
     hot = [{"id": 0, "voltage": 4.0, "temperature": 65.0}, {"id": 1, "voltage": 4.0, "temperature": 30.0}]
     assert client_a.post("/api/v1/diagnostics", make_log(vehicle_id="EV-HOT", cells=hot)).status_code == 202

@@ -213,6 +213,37 @@ def test_metrics_count_every_web_and_worker_process_and_logs_carry_the_request_i
     assert all(line["log_id"] == traced_log_id and line.get("task_id") for line in worker_lines), worker_lines
 
 
+def test_the_worker_writes_only_json_lines_from_start_to_shutdown_under_log_format_json(tmp_path):
+    """Celery's banner and shutdown notices bypass logging; under LOG_FORMAT=json they are JSON lines too."""
+    from django.db import connection
+
+    with private_broker("redis") as broker_url:
+        queue = f"obs-banner-{uuid.uuid4().hex[:8]}"
+        env = service_env(db_url=database_url(connection.settings_dict), broker_url=broker_url, queue=queue)
+        env.update(LOG_FORMAT="json", PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "metrics"))
+        env.update(WORKER_HEARTBEAT_FILE=str(tmp_path / "heartbeat"))
+        log = tmp_path / "worker.log"
+        worker = start_worker(env, queue, log, concurrency=1)
+        try:
+            ready = _wait_for(lambda: "ready." in log.read_text(errors="replace"), timeout=60, step=0.2)
+            assert ready is not None, log.read_text()[-3000:]
+        finally:
+            stop(worker)
+        connection.close()
+    text = log.read_text(errors="replace")
+    lines = [line for line in text.splitlines() if line.strip()]
+    not_json = [line for line in lines if not line.startswith("{")]
+    assert not_json == [], text[-3000:]
+    parsed = [json.loads(line) for line in lines]
+    assert all({"timestamp", "level", "event", "logger"} <= set(line) for line in parsed)
+    starting = [line for line in parsed if line["event"] == "worker starting"]
+    assert len(starting) == 1, parsed
+    assert starting[0]["queues"] == [queue]
+    assert starting[0]["concurrency"] == 1
+    assert "reports.generate_battery_reports" in starting[0]["tasks"]
+    assert any(line["event"] == "worker: Warm shutdown (MainProcess)" for line in parsed), parsed
+
+
 def _prometheus_query(base: str, expr: str) -> list[dict[str, Any]]:
     response = httpx.get(f"{base}/api/v1/query", params={"query": expr}, timeout=10)
     body = response.json()
@@ -286,6 +317,13 @@ def test_a_real_prometheus_scrapes_metrics_and_every_dashboard_panel_returns_dat
                 if not _prometheus_query(base, concrete):
                     empty.append((dashboard, title, concrete))
             assert empty == []
+            # The fleet dashboard's open alerts by severity: the hot logs (61 °C) opened critical overheating
+            # alerts, one per hot vehicle (PROM-0, PROM-2, PROM-1 by logs 0, 2, 4; and PROM-LIVE).
+            by_severity = {
+                row["metric"]["severity"]: float(row["value"][1])
+                for row in _prometheus_query(base, "sum by (severity) (battery_alerts_open)")
+            }
+            assert by_severity.get("critical", 0) == 4, by_severity
         finally:
             stop(prometheus)
 

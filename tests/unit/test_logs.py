@@ -9,7 +9,14 @@ import uuid
 import pytest
 import structlog
 
-from common.logs import bind, current_request_id, logging_config, request_id_from_header
+from common.logs import (
+    bind,
+    current_request_id,
+    logging_config,
+    request_id_from_header,
+    request_line,
+    request_line_configure,
+)
 
 
 @pytest.mark.parametrize(
@@ -70,3 +77,42 @@ def test_an_exception_is_rendered_inside_the_json_line(json_log):
     lines = json_log.getvalue().strip().splitlines()
     assert len(lines) == 1
     assert "ValueError: boom" in json.loads(lines[0])["exception"]
+
+
+@pytest.fixture
+def json_request_lines() -> io.StringIO:
+    """The per-request line's writer as LOG_FORMAT=json sets it up, into a buffer; the stdlib path afterwards."""
+    stream = io.StringIO()
+    request_line_configure(level="INFO", json_format=True, stream=stream)
+    structlog.contextvars.clear_contextvars()
+    yield stream
+    structlog.contextvars.clear_contextvars()
+    request_line_configure(level="INFO", json_format=False)
+
+
+def test_the_request_line_is_one_json_object_with_the_bound_context(json_request_lines):
+    bind(request_id="req-9", fleet=3, vehicle_id="EV-9", log_id="L9")
+    request_line(method="POST", route="/api/v1/diagnostics", status=202, duration_ms=1.25)
+    request_line(method="GET", route="/api/v1/vehicles", status=404, duration_ms=0.5)
+    first, second = (json.loads(line) for line in json_request_lines.getvalue().splitlines())
+    assert first["event"] == "request finished"
+    assert (first["level"], first["logger"]) == ("info", "battery_health.request")
+    assert first["timestamp"].endswith("Z")
+    assert (first["request_id"], first["fleet"], first["vehicle_id"], first["log_id"]) == ("req-9", 3, "EV-9", "L9")
+    assert (first["method"], first["route"], first["status"], first["duration_ms"]) == (
+        "POST",
+        "/api/v1/diagnostics",
+        202,
+        1.25,
+    )
+    assert second["status"] == 404
+
+
+def test_the_request_line_follows_log_level():
+    stream = io.StringIO()
+    request_line_configure(level="WARNING", json_format=True, stream=stream)
+    try:
+        request_line(method="GET", route="/x", status=200, duration_ms=1.0)
+    finally:
+        request_line_configure(level="INFO", json_format=False)
+    assert stream.getvalue() == ""
