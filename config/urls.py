@@ -1,12 +1,13 @@
 from dataclasses import replace
 
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from alerts.selectors import alerts_open_by_type_and_severity
 from common.metrics import DatabaseGauges
 from common.views import healthz, metrics_view, readyz
+from config.frontend import spa_index
 from fleets.apis import TokenObtainApi, TokenRefreshApi
 from vehicles.selectors import metrics_gauges_read
 
@@ -34,6 +35,8 @@ urlpatterns = [
     path("readyz", readyz, name="readyz"),
     path("metrics", metrics_view(service_gauges_read), name="metrics"),
     path("admin/", admin.site.urls),
+    # Last: the dashboard's routes get its index.html (config/frontend.py); the API's paths never do.
+    re_path(r"^(?!api(?:/|$)|admin(?:/|$)|static/).*$", spa_index, name="dashboard"),
 ]
 
 handler400 = "common.errors.handler400"
