@@ -11,8 +11,7 @@ from rest_framework.views import APIView
 
 from analytics.domain.cells import cells_rank
 from analytics.domain.profiles import profile_get
-from analytics.domain.trend import health_trend
-from analytics.selectors import vehicle_cells_window, vehicle_soh_points
+from analytics.selectors import vehicle_cells_window, vehicle_health
 from common.openapi import AUTHENTICATED_ERRORS, error_responses
 from common.timestamps import format_timestamp
 from fleets.permissions import IsFleetMember
@@ -45,11 +44,7 @@ class VehicleHealthApi(APIView):
     )
     def get(self, request: Request, vehicle_id: str) -> Response:
         vehicle = _vehicle_or_404(request, vehicle_id)
-        profile = profile_get(vehicle.profile)
-        trend = health_trend(
-            vehicle_soh_points(vehicle_pk=vehicle.pk), now=timezone.now(), threshold_soh=profile.low_soh_threshold_pct
-        )
-        return Response({"vehicle_id": vehicle.vehicle_id, "profile": profile.name, **trend.as_dict()})
+        return Response(vehicle_health(vehicle=vehicle, now=timezone.now()))
 
 
 class VehicleCellsApi(APIView):

@@ -1,12 +1,14 @@
 """Reads for analytics: a vehicle's completed logs, as the domain's plain data."""
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import connection
 
 from analytics.domain.cells import CellsSnapshot
-from analytics.domain.trend import SohPoint
-from vehicles.models import DiagnosticLog, ProcessingStatus
+from analytics.domain.profiles import profile_get
+from analytics.domain.trend import SohPoint, health_trend
+from vehicles.models import DiagnosticLog, ProcessingStatus, Vehicle
 
 _LOG = DiagnosticLog._meta.db_table
 # One reading of every cell of a log, as an array in cell id order: the arrays the ingest stores
@@ -25,6 +27,17 @@ def vehicle_soh_points(*, vehicle_pk: int) -> list[SohPoint]:
         return [
             SohPoint(timestamp=ts, cycle_count=cycles, soh=soh, log_id=log_id) for ts, cycles, soh, log_id in cursor
         ]
+
+
+def vehicle_health(*, vehicle: Vehicle, now: datetime) -> dict[str, Any]:
+    """The vehicle's health trend and forecast as GET /api/v1/vehicles/<vehicle_id>/health answers it (API.md
+    section 6): the trend of its completed logs against its profile's low-SoH threshold; `now` anchors the
+    forecast's horizon. One function for the endpoint and the battery health certificate."""
+    profile = profile_get(vehicle.profile)
+    trend = health_trend(
+        vehicle_soh_points(vehicle_pk=vehicle.pk), now=now, threshold_soh=profile.low_soh_threshold_pct
+    )
+    return {"vehicle_id": vehicle.vehicle_id, "profile": profile.name, **trend.as_dict()}
 
 
 def vehicle_cells_window(*, vehicle_pk: int, window_days: int) -> tuple[datetime | None, list[CellsSnapshot]]:

@@ -5,11 +5,12 @@ from typing import Any
 import orjson
 from django.conf import settings
 from django.db.models import QuerySet
-from django.http import StreamingHttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework import status
+from rest_framework.exceptions import APIException, NotFound, ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
@@ -22,6 +23,7 @@ from common.openapi import (
     LIST_PARAMETERS,
     PROCESSING_RESPONSE,
     TIME_WINDOW_PARAMETERS,
+    ErrorSerializer,
     error_responses,
     list_response,
 )
@@ -29,18 +31,28 @@ from common.pagination import KeysetCursorPagination
 from common.renderers import ORJSONRenderer
 from common.uuids import uuid_or_404
 from fleets.permissions import IsFleetMember
+from reports.certificate import certificate_filename, certificate_pdf
 from reports.exports import CSV_HEADER, reports_csv_chunks
 from reports.filters import ReportFilterSet, VehicleReportFilterSet
 from reports.selectors import (
     SUMMARY_WINDOWS,
+    TIMELINE_DAYS_DEFAULT,
+    TIMELINE_DAYS_MAX,
+    fleet_anomaly_timeline,
     fleet_summary,
     report_data,
     report_get,
     report_rows,
     reports_of_fleet,
     reports_of_vehicle,
+    vehicle_certificate_data,
 )
-from reports.serializers import REPORT_OK_RESPONSE, BatteryReportOutputSerializer, FleetSummarySerializer
+from reports.serializers import (
+    REPORT_OK_RESPONSE,
+    AnomalyTimelineSerializer,
+    BatteryReportOutputSerializer,
+    FleetSummarySerializer,
+)
 from vehicles.models import AnomalyCode, ProcessingStatus
 from vehicles.selectors import vehicle_get
 
@@ -188,3 +200,85 @@ class FleetSummaryApi(APIView):
         return Response(
             fleet_summary(fleet_id=request.user.fleet_id, window=SUMMARY_WINDOWS[window], now=timezone.now())
         )
+
+
+class FleetAnomalyTimelineApi(APIView):
+    """GET /api/v1/fleet/anomaly-timeline?days=30: the fleet's reports and anomalies per UTC day, oldest first."""
+
+    permission_classes = [IsAuthenticated, IsFleetMember]
+
+    @extend_schema(
+        operation_id="fleet_anomaly_timeline",
+        parameters=[
+            OpenApiParameter(
+                "days",
+                {"type": "integer", "minimum": 1, "maximum": TIMELINE_DAYS_MAX},
+                description=f"1-{TIMELINE_DAYS_MAX} (default {TIMELINE_DAYS_DEFAULT}): the UTC days up to today.",
+            )
+        ],
+        responses={200: AnomalyTimelineSerializer, **error_responses(400, *AUTHENTICATED_ERRORS)},
+    )
+    def get(self, request: Request) -> Response:
+        raw = request.query_params.get("days", str(TIMELINE_DAYS_DEFAULT))
+        if not (raw.isascii() and raw.isdigit() and 1 <= int(raw) <= TIMELINE_DAYS_MAX):
+            raise ValidationError({"days": [f"Must be an integer from 1 to {TIMELINE_DAYS_MAX}."]})
+        return Response(fleet_anomaly_timeline(fleet_id=request.user.fleet_id, days=int(raw), now=timezone.now()))
+
+
+class NoCompletedReport(APIException):
+    """A certificate states a measured health: a vehicle without a completed report has none yet (its logs may
+    still be processing). 409, not 404: the vehicle exists and the same request succeeds once a report does."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "conflict"
+    default_detail = "The vehicle has no completed report yet: no certificate can be issued."
+
+
+class PDFRenderer(BaseRenderer):
+    media_type = "application/pdf"
+    format = "pdf"
+    charset = None
+
+    def render(self, data: Any, accepted_media_type: str | None = None, renderer_context: Any = None) -> bytes:
+        return orjson.dumps(data)  # only errors are rendered (as JSON): the certificate is a response of its own
+
+
+class VehicleCertificateApi(APIView):
+    """GET /api/v1/vehicles/<vehicle_id>/certificate.pdf: the battery health certificate, one A4 page."""
+
+    permission_classes = [IsAuthenticated, IsFleetMember]
+    renderer_classes = [ORJSONRenderer, PDFRenderer]
+
+    @extend_schema(
+        operation_id="vehicles_certificate",
+        responses={
+            (200, "application/pdf"): OpenApiResponse(
+                OpenApiTypes.BINARY,
+                description="The battery health certificate (A4 PDF), as an attachment named "
+                "battery-certificate-<vehicle_id>-<YYYY-MM-DD>.pdf: the vehicle, its SoH (the /health trend) "
+                "with its forecast and interval, the SoH trend chart, its cycle count, its anomalies of the "
+                "last 90 days, the method and rules versions, the date of issue.",
+            ),
+            **error_responses(404),
+            409: OpenApiResponse(
+                ErrorSerializer, description="The vehicle has no completed report yet (conflict): nothing to certify."
+            ),
+            **error_responses(*AUTHENTICATED_ERRORS),
+        },
+    )
+    def get(self, request: Request, vehicle_id: str) -> HttpResponse:
+        vehicle = vehicle_get(fleet_id=request.user.fleet_id, vehicle_id=vehicle_id)
+        if vehicle is None:
+            raise NotFound("No such vehicle.")
+        data = vehicle_certificate_data(vehicle=vehicle, now=timezone.now())
+        if data is None:
+            raise NoCompletedReport()
+        response = HttpResponse(certificate_pdf(data), content_type="application/pdf")
+        response["Content-Disposition"] = f'attachment; filename="{certificate_filename(data)}"'
+        return response
+
+    def handle_exception(self, exc: Exception) -> Response:
+        # Errors keep the contract's JSON shape, whatever the client accepts.
+        self.request.accepted_renderer = ORJSONRenderer()
+        self.request.accepted_media_type = ORJSONRenderer.media_type
+        return super().handle_exception(exc)

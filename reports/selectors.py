@@ -1,16 +1,19 @@
 """Reads for reports, always scoped to the caller's fleet."""
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import orjson
 from django.db import connection
 from django.db.models import QuerySet
 
 from alerts.selectors import alerts_open_counts
+from analytics.selectors import vehicle_health
 from common.limits import TIMESTAMP_MAX_FUTURE
 from common.renderers import RawJSON
 from common.timestamps import format_timestamp
+from reports.certificate import ANOMALY_WINDOW_DAYS, CertificateData
 from reports.models import BatteryReport
 from vehicles.models import AnomalyCode, DiagnosticLog, Vehicle
 from vehicles.selectors import vehicle_data
@@ -162,3 +165,92 @@ def fleet_summary(*, fleet_id: int, window: timedelta, now: datetime) -> dict[st
         "worst": [vehicle_data(vehicle) for vehicle in worst],
         "open_alerts": alerts_open_counts(fleet_id=fleet_id),
     }
+
+
+TIMELINE_DAYS_DEFAULT = 30
+TIMELINE_DAYS_MAX = 365
+# Each code's FILTER: a report lists a code at most once, so counting the reports whose anomaly_details contain
+# it counts the anomaly (the objects the fleet summary counts per code).
+_TIMELINE_SQL = (
+    "SELECT date_trunc('day', l.timestamp AT TIME ZONE 'UTC')::date AS day, count(*), "
+    + ", ".join("count(*) FILTER (WHERE r.anomaly_details @> %s::jsonb)" for _ in AnomalyCode.values)
+    + f" FROM {BatteryReport._meta.db_table} AS r "
+    f"JOIN {DiagnosticLog._meta.db_table} AS l ON l.id = r.log_id "
+    f"JOIN {Vehicle._meta.db_table} AS v ON v.id = l.vehicle_id "
+    "WHERE v.fleet_id = %s AND l.timestamp >= %s AND l.timestamp < %s GROUP BY day"
+)
+_TIMELINE_CODES = [orjson.dumps([{"code": code}]).decode() for code in AnomalyCode.values]
+
+
+def fleet_anomaly_timeline(*, fleet_id: int, days: int, now: datetime) -> dict[str, Any]:
+    """The fleet's completed reports and their anomalies per UTC day of the log timestamp, in one query:
+    `days` buckets from (today - days + 1) to today (UTC) inclusive, oldest first, every day present (zeros
+    where none), every anomaly code in each bucket."""
+    today = now.astimezone(UTC).date()
+    first = today - timedelta(days=days - 1)
+    since = datetime(first.year, first.month, first.day, tzinfo=UTC)
+    until = datetime(today.year, today.month, today.day, tzinfo=UTC) + timedelta(days=1)
+    with connection.cursor() as cursor:
+        cursor.execute(_TIMELINE_SQL, [*_TIMELINE_CODES, fleet_id, since, until])
+        per_day: dict[date, tuple[int, ...]] = {row[0]: tuple(row[1:]) for row in cursor.fetchall()}
+    buckets = []
+    for offset in range(days):
+        day = first + timedelta(days=offset)
+        reports, *per_code = per_day.get(day, (0,) * (1 + len(AnomalyCode.values)))
+        buckets.append(
+            {
+                "date": day.isoformat(),
+                "reports": reports,
+                "anomalies": dict(zip(AnomalyCode.values, per_code, strict=True)),
+            }
+        )
+    return {"days": days, "buckets": buckets}
+
+
+# The vehicle's reports in one pass: per code, the reports of the last 90 days with it (as the timeline counts
+# them), those reports, the distinct rules versions of all its reports (newest log first), and the rules
+# version of the report that is the vehicle's `latest`.
+_CERTIFICATE_SQL = (
+    "SELECT "
+    + ", ".join(
+        "count(*) FILTER (WHERE l.timestamp >= %s AND l.timestamp < %s AND r.anomaly_details @> %s::jsonb)"
+        for _ in AnomalyCode.values
+    )
+    + ", count(*) FILTER (WHERE l.timestamp >= %s AND l.timestamp < %s), "
+    "array_agg(DISTINCT r.rules_version), max(r.rules_version) FILTER (WHERE r.log_id = %s) "
+    f"FROM {BatteryReport._meta.db_table} AS r JOIN {DiagnosticLog._meta.db_table} AS l ON l.id = r.log_id "
+    "WHERE l.vehicle_id = %s"
+)
+
+
+def vehicle_certificate_data(*, vehicle: Vehicle, now: datetime) -> CertificateData | None:
+    """What the battery health certificate states about the vehicle at `now`, or None while it has no
+    completed report: its registry, its health trend and forecast (the /health answer, same function), its
+    latest report, and its reports' anomalies over the last 90 days (log timestamps in [now - 90 d, now + 5 min))."""
+    if vehicle.latest_log_id is None or vehicle.latest_at is None:
+        return None
+    since, until = now - timedelta(days=ANOMALY_WINDOW_DAYS), now + TIMESTAMP_MAX_FUTURE
+    window = [since, until]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _CERTIFICATE_SQL,
+            [*(v for code in _TIMELINE_CODES for v in (*window, code)), *window, vehicle.latest_log_id, vehicle.pk],
+        )
+        *per_code, reports_90d, versions, latest_version = cursor.fetchone()
+    return CertificateData(
+        vehicle_id=vehicle.vehicle_id,
+        vin=vehicle.vin,
+        model=vehicle.model,
+        manufacture_date=vehicle.manufacture_date,
+        profile=vehicle.profile,
+        health=vehicle_health(vehicle=vehicle, now=now),
+        latest_log_id=str(vehicle.latest_log_id),
+        latest_at=vehicle.latest_at.astimezone(UTC),
+        latest_soh=vehicle.latest_soh,
+        latest_cycle_count=vehicle.latest_cycle_count,
+        latest_rules_version=latest_version,
+        reports_90d=reports_90d,
+        anomalies_90d=dict(zip(AnomalyCode.values, per_code, strict=True)),
+        rules_versions=tuple(sorted(versions or [], reverse=True)),
+        issued_at=now.astimezone(UTC),
+    )

@@ -3,7 +3,7 @@
 from drf_spectacular.utils import PolymorphicProxySerializer, inline_serializer
 from rest_framework import serializers
 
-from vehicles.models import BatteryProfile
+from vehicles.models import AnomalyCode, BatteryProfile
 from vehicles.serializers import VehicleSerializer
 
 
@@ -87,3 +87,20 @@ class FleetSummarySerializer(serializers.Serializer):
     anomalies = serializers.DictField(child=serializers.IntegerField(), help_text="Reports in the window, per code.")
     worst = VehicleSerializer(many=True, help_text="Up to 10 vehicles by lowest latest SoH.")
     open_alerts = serializers.DictField(child=serializers.IntegerField())
+
+
+class TimelineBucketSerializer(serializers.Serializer):
+    date = serializers.DateField(help_text="The UTC day of the reports' log timestamps.")
+    reports = serializers.IntegerField(help_text="Completed reports of the fleet's logs stamped that day.")
+    anomalies = inline_serializer(
+        "TimelineAnomalies",
+        {code: serializers.IntegerField(help_text=f"Reports with {code}.") for code in AnomalyCode.values},
+    )
+
+
+class AnomalyTimelineSerializer(serializers.Serializer):
+    """GET /api/v1/fleet/anomaly-timeline (for the OpenAPI schema; reports.selectors.fleet_anomaly_timeline
+    builds it)."""
+
+    days = serializers.IntegerField()
+    buckets = TimelineBucketSerializer(many=True, help_text="One per UTC day, oldest first, today last.")

@@ -20,7 +20,9 @@ def test_schema_is_served_without_auth_and_lists_every_endpoint(anon):
         "/api/v1/vehicles/{vehicle_id}",
         "/api/v1/vehicles/{vehicle_id}/reports",
         "/api/v1/fleet/summary",
+        "/api/v1/fleet/anomaly-timeline",
         "/api/v1/vehicles/{vehicle_id}/health",
+        "/api/v1/vehicles/{vehicle_id}/certificate.pdf",
         "/api/v1/vehicles/{vehicle_id}/cells",
         "/api/v1/vehicles/{vehicle_id}/cells/{cell_id}/history",
         "/api/v1/vehicles/{vehicle_id}/credentials",
@@ -87,6 +89,7 @@ def test_every_list_describes_its_paging_and_filter_parameters_and_the_400(anon)
         "/api/v1/reports": {"limit", "cursor", "since", "until", "anomaly", "vehicle_id", "soh_lt"},
         "/api/v1/reports.csv": {"since", "until", "anomaly", "vehicle_id", "soh_lt"},
         "/api/v1/fleet/summary": {"window"},
+        "/api/v1/fleet/anomaly-timeline": {"days"},
     }
     for path, parameters in expected.items():
         operation = schema["paths"][path]["get"]
