@@ -163,6 +163,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/fleet/anomaly-timeline": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description GET /api/v1/fleet/anomaly-timeline?days=30: the fleet's reports and anomalies per UTC day, oldest first. */
+        get: operations["fleet_anomaly_timeline"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/fleet/summary": {
         parameters: {
             query?: never;
@@ -292,6 +309,23 @@ export interface paths {
         };
         /** @description GET /api/v1/vehicles/<vehicle_id>/cells/<cell_id>/history: one cell's readings, oldest first. */
         get: operations["vehicles_cell_history"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/vehicles/{vehicle_id}/certificate.pdf": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description GET /api/v1/vehicles/<vehicle_id>/certificate.pdf: the battery health certificate, one A4 page. */
+        get: operations["vehicles_certificate"];
         put?: never;
         post?: never;
         delete?: never;
@@ -484,6 +518,15 @@ export interface components {
          * @enum {string}
          */
         AnomalyDetailCodeEnum: "voltage_imbalance" | "overheating" | "low_soh";
+        /**
+         * @description GET /api/v1/fleet/anomaly-timeline (for the OpenAPI schema; reports.selectors.fleet_anomaly_timeline
+         *     builds it).
+         */
+        AnomalyTimeline: {
+            days: number;
+            /** @description One per UTC day, oldest first, today last. */
+            buckets: components["schemas"]["TimelineBucket"][];
+        };
         /**
          * @description * `nmc` - NMC (nickel manganese cobalt oxide)
          *     * `lfp` - LFP (lithium iron phosphate)
@@ -878,6 +921,24 @@ export interface components {
          * @enum {string}
          */
         StateEnum: "open" | "acknowledged" | "resolved";
+        TimelineAnomalies: {
+            /** @description Reports with voltage_imbalance. */
+            voltage_imbalance: number;
+            /** @description Reports with overheating. */
+            overheating: number;
+            /** @description Reports with low_soh. */
+            low_soh: number;
+        };
+        TimelineBucket: {
+            /**
+             * Format: date
+             * @description The UTC day of the reports' log timestamps.
+             */
+            date: string;
+            /** @description Completed reports of the fleet's logs stamped that day. */
+            reports: number;
+            anomalies: components["schemas"]["TimelineAnomalies"];
+        };
         /** @description simplejwt's serializer, with the password taken exactly as sent (its default trims spaces). */
         TokenObtainRequest: {
             username: string;
@@ -1940,6 +2001,100 @@ export interface operations {
             };
         };
     };
+    fleet_anomaly_timeline: {
+        parameters: {
+            query?: {
+                /** @description 1-365 (default 30): the UTC days up to today. */
+                days?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnomalyTimeline"];
+                };
+            };
+            /** @description Invalid input or unparseable JSON (code invalid or parse_error). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, expired or invalid access token (not_authenticated). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Forbidden (permission_denied). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Method not allowed (method_not_allowed); Allow lists the methods. */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No acceptable representation for the Accept header (not_acceptable). */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limit exceeded (throttled); see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unexpected server error (server_error). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database is unavailable (service_unavailable); see Retry-After. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     fleet_summary: {
         parameters: {
             query?: {
@@ -2890,6 +3045,118 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    vehicles_certificate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                vehicle_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The battery health certificate (A4 PDF), as an attachment named battery-certificate-<vehicle_id>-<YYYY-MM-DD>.pdf: the vehicle, its SoH (the /health trend) with its forecast and interval, the SoH trend chart, its cycle count, its anomalies of the last 90 days, the method and rules versions, the date of issue. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/pdf": string;
+                };
+            };
+            /** @description Missing, expired or invalid access token (not_authenticated). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/pdf": components["schemas"]["Error"];
+                };
+            };
+            /** @description Forbidden (permission_denied). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/pdf": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unknown, malformed or another fleet's id (not_found). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/pdf": components["schemas"]["Error"];
+                };
+            };
+            /** @description Method not allowed (method_not_allowed); Allow lists the methods. */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/pdf": components["schemas"]["Error"];
+                };
+            };
+            /** @description No acceptable representation for the Accept header (not_acceptable). */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/pdf": components["schemas"]["Error"];
+                };
+            };
+            /** @description The vehicle has no completed report yet (conflict): nothing to certify. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/pdf": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limit exceeded (throttled); see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/pdf": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unexpected server error (server_error). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/pdf": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database is unavailable (service_unavailable); see Retry-After. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                    "application/pdf": components["schemas"]["Error"];
                 };
             };
         };

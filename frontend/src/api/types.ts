@@ -15,10 +15,11 @@ export type Webhook = Schemas["Webhook"];
 export type Delivery = Schemas["Delivery"];
 export type Profile = Schemas["BatteryProfileEnum"];
 export type VehicleRegistry = Schemas["VehicleRegistryRequest"];
+export type AnomalyTimeline = Schemas["AnomalyTimeline"];
+export type TimelineBucket = Schemas["TimelineBucket"];
 
-// The schema describes these three answers only as "object" (analytics/apis.py declares OpenApiTypes.OBJECT;
-// the anomaly timeline is new), so their shape is written here from API.md section 6 and the timeline's
-// contract. Everything else comes from the generated schema.
+// The schema describes these two answers only as "object" (analytics/apis.py declares OpenApiTypes.OBJECT),
+// so their shape is written here from API.md section 6. Everything else comes from the generated schema.
 export interface Estimate<T> {
   estimate: T | null;
   low: T | null;
@@ -57,15 +58,4 @@ export interface CellRanking {
   vehicle_id: string;
   window: { since: string | null; until: string | null; logs: number };
   cells: CellRank[];
-}
-
-export interface TimelineBucket {
-  date: string;
-  reports: number;
-  anomalies: Record<string, number>;
-}
-
-export interface AnomalyTimeline {
-  days: number;
-  buckets: TimelineBucket[];
 }

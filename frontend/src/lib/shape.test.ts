@@ -4,6 +4,7 @@ import {
   alertsBySeverity,
   anomalyCounts,
   cellStrip,
+  confidenceText,
   cursorOf,
   dateTickFormatter,
   forecastSentence,
@@ -40,11 +41,11 @@ describe("timeline", () => {
     days: 2,
     buckets: [
       { date: "2026-11-27", reports: 10, anomalies: { voltage_imbalance: 2, overheating: 1, low_soh: 0 } },
-      { date: "2026-11-28", reports: 5, anomalies: { overheating: 3 } },
+      { date: "2026-11-28", reports: 5, anomalies: { voltage_imbalance: 0, overheating: 3, low_soh: 0 } },
     ],
   };
 
-  it("fills the codes a bucket leaves out with 0", () => {
+  it("flattens each bucket into one row", () => {
     expect(timelineRows(timeline)[1]).toEqual({ date: "2026-11-28", reports: 5, voltage_imbalance: 0, overheating: 3, low_soh: 0 });
   });
 
@@ -184,5 +185,16 @@ describe("small helpers", () => {
     const t = Date.parse("2026-03-04T00:00:00Z");
     expect(dateTickFormatter(t, t + 10 * 86_400_000)(t)).toBe("2026-03-04");
     expect(dateTickFormatter(t, t + 200 * 86_400_000)(t)).toBe("2026-03");
+  });
+});
+
+describe("confidenceText", () => {
+  it("names the logs and the interval when there is a trend", () => {
+    expect(confidenceText(health())).toBe("trend fitted to 3 logs; the forecast gives its 80 % prediction interval");
+  });
+  it("says low when there is no trend", () => {
+    expect(confidenceText(health({ status: "insufficient_data" }))).toBe(
+      "low: 3 log(s), too few for a trend; the figure is the last measurement",
+    );
   });
 });

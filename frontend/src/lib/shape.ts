@@ -42,14 +42,14 @@ export interface TimelineRow {
   low_soh: number;
 }
 
-/** One row per day, every anomaly code present (0 when the bucket leaves it out). */
+/** One row per day, flat for the stacked bars. */
 export function timelineRows(timeline: AnomalyTimeline): TimelineRow[] {
   return timeline.buckets.map((bucket) => ({
     date: bucket.date,
     reports: bucket.reports,
-    voltage_imbalance: bucket.anomalies.voltage_imbalance ?? 0,
-    overheating: bucket.anomalies.overheating ?? 0,
-    low_soh: bucket.anomalies.low_soh ?? 0,
+    voltage_imbalance: bucket.anomalies.voltage_imbalance,
+    overheating: bucket.anomalies.overheating,
+    low_soh: bucket.anomalies.low_soh,
   }));
 }
 
@@ -272,4 +272,13 @@ export function forecastSentence(health: Health): string {
 export function dateTickFormatter(fromMs: number, toMs: number): (t: number) => string {
   const long = Number.isFinite(fromMs) && Number.isFinite(toMs) && toMs - fromMs > 90 * DAY_MS;
   return (t: number) => (Number.isFinite(t) ? new Date(t).toISOString().slice(0, long ? 7 : 10) : "");
+}
+
+/** How far the SoH figure can be trusted, in the words of the PDF certificate (reports/certificate.py). */
+export function confidenceText(health: Health): string {
+  const forecast = health.forecast;
+  if (health.soh_latest === null || forecast.status === "insufficient_data") {
+    return `low: ${health.logs_used} log(s), too few for a trend; the figure is the last measurement`;
+  }
+  return `trend fitted to ${health.logs_used} logs; the forecast gives its ${Math.round(forecast.interval * 1000) / 10} % prediction interval`;
 }

@@ -4,7 +4,7 @@ import { api, downloadFile, getJson, unwrap } from "../api/client";
 import type { Health, Report } from "../api/types";
 import { HealthChart } from "../components/HealthChart";
 import { ErrorMessage, Query } from "../components/Status";
-import { ANOMALY_CODES, ANOMALY_LABELS, anomalyCounts, cursorOf, formatDate, formatNumber, periodSince , forecastSentence } from "../lib/shape";
+import { confidenceText, ANOMALY_CODES, ANOMALY_LABELS, anomalyCounts, cursorOf, formatDate, formatNumber, periodSince , forecastSentence } from "../lib/shape";
 
 const CERTIFICATE_DAYS = 90;
 
@@ -91,8 +91,8 @@ export function CertificatePage() {
                     </dd>
                     <dt>Confidence</dt>
                     <dd data-testid="cert-confidence">
-                      trend value {formatNumber(last?.fitted ?? null)} % fitted to {h.logs_used} reports from {formatDate(first?.timestamp)} to {formatDate(last?.timestamp)}
-                      {h.jumps.length > 0 ? `; ${h.jumps.length} jump(s) kept out of the trend` : ""}
+                      {confidenceText(h)} (reports from {formatDate(first?.timestamp)} to {formatDate(last?.timestamp)}
+                      {h.jumps.length > 0 ? `; ${h.jumps.length} jump(s) kept out of the trend` : ""})
                     </dd>
                     <dt>Cycle count</dt>
                     <dd data-testid="cert-cycles">{v.latest?.cycle_count ?? "–"}</dd>

@@ -2,8 +2,8 @@ import { useInfiniteQuery, useQuery } from "@tanstack/react-query";
 import { useState } from "react";
 import { Link } from "react-router";
 import { Bar, BarChart, CartesianGrid, Legend, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
-import { api, getJson, unwrap } from "../api/client";
-import type { AnomalyTimeline, Vehicle } from "../api/types";
+import { api, unwrap } from "../api/client";
+import type { Vehicle } from "../api/types";
 import { Card, ErrorMessage, Loading, Query } from "../components/Status";
 import { ANOMALY_COLORS, COLORS, SEVERITY_COLORS } from "../components/colors";
 import {
@@ -124,7 +124,7 @@ function AnomalyTimelineCard() {
   const [days, setDays] = useState(30);
   const timeline = useQuery({
     queryKey: ["anomaly-timeline", days],
-    queryFn: () => getJson<AnomalyTimeline>(`/api/v1/fleet/anomaly-timeline?days=${days}`),
+    queryFn: async () => unwrap(await api.GET("/api/v1/fleet/anomaly-timeline", { params: { query: { days } } })),
   });
   return (
     <Card title="Anomalies over time" className="wide">
