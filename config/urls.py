@@ -35,8 +35,8 @@ urlpatterns = [
     path("readyz", readyz, name="readyz"),
     path("metrics", metrics_view(service_gauges_read), name="metrics"),
     path("admin/", admin.site.urls),
-    # Last: the dashboard's routes get its index.html (config/frontend.py); the API's paths never do.
-    re_path(r"^(?!api(?:/|$)|admin(?:/|$)|static/).*$", spa_index, name="dashboard"),
+    # Last: the dashboard's routes get its index.html (config/frontend.py); the API's paths and a missing asset never do.
+    re_path(r"^(?!api(?:/|$)|admin(?:/|$)|static/|assets/).*$", spa_index, name="dashboard"),
 ]
 
 handler400 = "common.errors.handler400"

@@ -15,15 +15,6 @@ export default defineConfig({
     // Django serves dist/ at / (WhiteNoise); the hashed files live under /assets/.
     assetsDir: "assets",
     chunkSizeWarningLimit: 1000,
-    rollupOptions: {
-      output: {
-        manualChunks(id: string) {
-          if (id.includes("node_modules/recharts") || id.includes("node_modules/d3-")) return "charts";
-          if (id.includes("node_modules")) return "vendor";
-          return undefined;
-        },
-      },
-    },
   },
   test: {
     include: ["src/**/*.test.ts"],
