@@ -63,8 +63,9 @@ frontend/node_modules/.installed: frontend/package.json frontend/package-lock.js
 	cd frontend && npm ci --no-audit --no-fund
 	@touch $@
 
-frontend/dist/index.html: frontend/node_modules/.installed $(FRONTEND_SRC)
+frontend/dist/index.html: $(BIN)/.installed frontend/node_modules/.installed $(FRONTEND_SRC)
 	cd frontend && npm run build
+	$(BIN)/python -m whitenoise.compress --no-brotli frontend/dist  # .gz next to each file: WhiteNoise serves it
 
 frontend: frontend/dist/index.html ## Build the dashboard into frontend/dist (npm ci + vite build; needs Node.js 20.19+)
 
@@ -84,8 +85,8 @@ lint-frontend: install frontend/node_modules/.installed ## tsc --strict and ESLi
 	cd frontend && npx openapi-typescript openapi.yml -o openapi.check.d.ts >/dev/null && \
 	  { cmp -s openapi.check.d.ts src/api/schema.d.ts || { echo "frontend/src/api/schema.d.ts is stale: run make frontend-schema"; exit 1; }; }
 
-bench-dashboard: install frontend ## First load of the fleet overview on 2,000 seeded vehicles (benchmarks/bench_dashboard.py)
-	$(BIN)/python benchmarks/bench_dashboard.py
+bench-dashboard: install frontend ## First load of the fleet overview on 2,000 seeded vehicles (benchmarks/dashboard_load.py; DATABASE_URL: a database of yours)
+	$(BIN)/python benchmarks/dashboard_load.py
 
 # The benchmarks get their own virtualenv: with psycopg 3 importable, Django would switch the app's driver.
 BENCH_VENV ?= .venv-bench

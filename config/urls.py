@@ -35,7 +35,7 @@ urlpatterns = [
     path("readyz", readyz, name="readyz"),
     path("metrics", metrics_view(service_gauges_read), name="metrics"),
     path("admin/", admin.site.urls),
-    # Last: the dashboard's routes get its index.html (config/frontend.py); the API's paths and a missing asset never do.
+    # Last: the dashboard's routes get its index.html (config/frontend.py); API paths and missing assets never do.
     re_path(r"^(?!api(?:/|$)|admin(?:/|$)|static/|assets/).*$", spa_index, name="dashboard"),
 ]
 

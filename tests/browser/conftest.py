@@ -17,7 +17,16 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.infra import REPO_ROOT, database_url, free_port, manage, service_env, start_web, stop_tree, wait_for_http
+from tests.support.infra import (
+    REPO_ROOT,
+    database_url,
+    free_port,
+    manage,
+    service_env,
+    start_web,
+    stop_tree,
+    wait_for_http,
+)
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
 DIST_INDEX = REPO_ROOT / "frontend" / "dist" / "index.html"
@@ -51,7 +60,7 @@ def skip_or_fail_browser() -> None:
 class _HookReceiver(http.server.BaseHTTPRequestHandler):
     received: list[dict[str, Any]] = []
 
-    def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+    def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
         _HookReceiver.received.append(json.loads(body))
         self.send_response(204)
@@ -93,11 +102,21 @@ def dashboard(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[
             env.pop("REDIS_URL", None)
             env["WEBHOOK_ALLOW_PRIVATE"] = "true"
             manage(env, "create_api_user", USER["username"], "--fleet", FLEET, "--password", USER["password"])
-            # 60 vehicles (more than a page of 50), 40 daily logs each ending before now: recent anomalies,
-            # trends with forecasts, open alerts.
+            # 60 vehicles (more than a page of 50), 40 weekly logs each ending before now: recent anomalies,
+            # trends long enough for forecasts, open alerts.
             manage(
                 env,
-                *("seed_diagnostics", "--vehicles", "60", "--logs-per-vehicle", "40", "--seed", "5"),
+                *(
+                    "seed_diagnostics",
+                    "--vehicles",
+                    "60",
+                    "--logs-per-vehicle",
+                    "40",
+                    "--seed",
+                    "5",
+                    "--interval",
+                    "7d",
+                ),
                 *("--fleet", FLEET, "--prefix", "EV-DASH", "--no-progress"),
                 timeout=300,
             )
@@ -159,6 +178,15 @@ def page(browser: Any, dashboard: Dashboard) -> Iterator[Any]:
         yield the_page
     finally:
         context.close()
+        close_connections()
+
+
+def close_connections() -> None:
+    """The per-test transactions ran while Playwright's loop runs, on connections Django keeps for that
+    context: close them there, or the test database cannot be dropped at the end of the session."""
+    from django.db import connections
+
+    connections.close_all()
 
 
 def axe_violations(page: Any) -> list[dict[str, Any]]:
