@@ -1,17 +1,19 @@
 import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
 import { BrowserRouter, Navigate, Route, Routes, useLocation } from "react-router";
-import { useSyncExternalStore, type ReactNode } from "react";
+import { lazy, useSyncExternalStore, type ReactNode } from "react";
 import { tokensRead, tokensSubscribe } from "./auth/tokens";
 import { ApiError } from "./api/client";
 import { Layout } from "./components/Layout";
 import { LoginPage } from "./pages/LoginPage";
 import { FleetPage } from "./pages/FleetPage";
-import { VehiclePage } from "./pages/VehiclePage";
-import { CertificatePage } from "./pages/CertificatePage";
-import { LogPage } from "./pages/LogPage";
-import { CellPage } from "./pages/CellPage";
-import { AlertsPage } from "./pages/AlertsPage";
-import { NotFoundPage } from "./pages/NotFoundPage";
+
+// The fleet overview is the first page; the others load when visited (a smaller first download and parse).
+const VehiclePage = lazy(() => import("./pages/VehiclePage").then((m) => ({ default: m.VehiclePage })));
+const CertificatePage = lazy(() => import("./pages/CertificatePage").then((m) => ({ default: m.CertificatePage })));
+const LogPage = lazy(() => import("./pages/LogPage").then((m) => ({ default: m.LogPage })));
+const CellPage = lazy(() => import("./pages/CellPage").then((m) => ({ default: m.CellPage })));
+const AlertsPage = lazy(() => import("./pages/AlertsPage").then((m) => ({ default: m.AlertsPage })));
+const NotFoundPage = lazy(() => import("./pages/NotFoundPage").then((m) => ({ default: m.NotFoundPage })));
 
 const queryClient = new QueryClient({
   defaultOptions: {

@@ -26,7 +26,7 @@ export function HealthChart({ health, axis, height = 280 }: { health: Health; ax
   const dateTick = dateTickFormatter(Math.min(...times), Math.max(...times));
   return (
     <div className="chart" data-testid={`health-chart-${axis}`}>
-      <ResponsiveContainer width="100%" height={height}>
+      <ResponsiveContainer width="100%" height={height} initialDimension={{ width: 480, height: height }}>
         <ComposedChart data={points} margin={{ left: 0, right: 12, top: 8 }}>
           <CartesianGrid strokeDasharray="3 3" />
           <XAxis

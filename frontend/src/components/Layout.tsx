@@ -1,6 +1,8 @@
+import { Suspense } from "react";
 import { NavLink, Outlet, useNavigate } from "react-router";
 import { useQueryClient } from "@tanstack/react-query";
 import { logout } from "../api/client";
+import { Loading } from "./Status";
 
 export function Layout() {
   const navigate = useNavigate();
@@ -31,7 +33,9 @@ export function Layout() {
         </button>
       </header>
       <main id="main">
-        <Outlet />
+        <Suspense fallback={<Loading what="the page" />}>
+          <Outlet />
+        </Suspense>
       </main>
     </>
   );

@@ -96,7 +96,7 @@ function CellLine({
 }) {
   return (
     <div className="chart" data-testid={`cell-${dataKey}-chart`}>
-      <ResponsiveContainer width="100%" height={220}>
+      <ResponsiveContainer width="100%" height={220} initialDimension={{ width: 480, height: 220 }}>
         <LineChart data={rows} margin={{ left: 8, right: 12, top: 8 }}>
           <CartesianGrid strokeDasharray="3 3" />
           <XAxis dataKey="t" type="number" domain={["dataMin", "dataMax"]} tickFormatter={dateTick} minTickGap={40} />

@@ -53,7 +53,7 @@ export function FleetPage() {
             <div className="grid">
               <Card title="State of health distribution">
                 <div className="chart" data-testid="soh-histogram">
-                  <ResponsiveContainer width="100%" height={240}>
+                  <ResponsiveContainer width="100%" height={240} initialDimension={{ width: 480, height: 240 }}>
                     <BarChart data={sohHistogramRows(data.soh_histogram)} margin={{ left: 0, right: 8 }}>
                       <CartesianGrid strokeDasharray="3 3" vertical={false} />
                       <XAxis dataKey="label" tick={{ fontSize: 11 }} label={{ value: "SoH %", position: "insideBottom", offset: -2 }} height={40} />
@@ -67,7 +67,7 @@ export function FleetPage() {
               </Card>
               <Card title="Open alerts by severity">
                 <div className="chart" data-testid="alerts-by-severity">
-                  <ResponsiveContainer width="100%" height={240}>
+                  <ResponsiveContainer width="100%" height={240} initialDimension={{ width: 480, height: 240 }}>
                     <BarChart
                       data={[
                         { severity: "warning", count: data.open_alerts.warning ?? 0 },
@@ -147,7 +147,7 @@ function AnomalyTimelineCard() {
           return (
             <>
               <div className="chart" data-testid="anomaly-timeline">
-                <ResponsiveContainer width="100%" height={240}>
+                <ResponsiveContainer width="100%" height={240} initialDimension={{ width: 480, height: 240 }}>
                   <BarChart data={rows} margin={{ left: 0, right: 8 }}>
                     <CartesianGrid strokeDasharray="3 3" vertical={false} />
                     <XAxis dataKey="date" tick={{ fontSize: 11 }} minTickGap={24} />

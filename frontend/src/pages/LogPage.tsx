@@ -64,7 +64,7 @@ export function LogPage() {
                   {strip.outsideBand.length > 0 ? ` (cells ${strip.outsideBand.join(", ")})` : " (none)"}.
                 </p>
                 <div className="chart" data-testid="voltage-chart">
-                  <ResponsiveContainer width="100%" height={260}>
+                  <ResponsiveContainer width="100%" height={260} initialDimension={{ width: 480, height: 260 }}>
                     <ComposedChart data={strip.rows} margin={{ left: 8, right: 12, top: 8 }}>
                       <CartesianGrid strokeDasharray="3 3" />
                       <XAxis dataKey="id" type="number" domain={["dataMin - 1", "dataMax + 1"]} label={{ value: "cell", position: "insideBottomRight", offset: -2 }} />
@@ -88,7 +88,7 @@ export function LogPage() {
                   {strip.hotCells.length > 0 ? ` (cells ${strip.hotCells.join(", ")})` : " (none)"}.
                 </p>
                 <div className="chart" data-testid="temperature-chart">
-                  <ResponsiveContainer width="100%" height={240}>
+                  <ResponsiveContainer width="100%" height={240} initialDimension={{ width: 480, height: 240 }}>
                     <ComposedChart data={strip.rows} margin={{ left: 8, right: 12, top: 8 }}>
                       <CartesianGrid strokeDasharray="3 3" vertical={false} />
                       <XAxis dataKey="id" minTickGap={8} />
