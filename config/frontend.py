@@ -1,13 +1,16 @@
 """The dashboard's single-page app (frontend/, built by Vite into frontend/dist/).
 
-WhiteNoise serves the built files at `/` (WHITENOISE_ROOT); every other path that is not the API's, the
-admin's or a static file's gets index.html, so the app's own routes (/vehicles/EV-1, /alerts, ...) load on
-a reload or a shared link, and the app's router takes over.
+WhiteNoise serves the built files at `/` (WHITENOISE_ROOT); the app's own routes (/vehicles/EV-1, /alerts,
+...) answer index.html, so that they load on a reload or from a shared link and the app's router takes over.
+Any other path keeps the API's 404 in the error shape.
 """
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.views.decorators.cache import never_cache
+
+#: The routes of frontend/src/App.tsx.
+DASHBOARD_ROUTES = r"^(?:|login|alerts|logs/[^/]+|vehicles/[^/]+(?:/certificate|/cells/[^/]+)?)$"
 
 NOT_BUILT = (
     "The dashboard is not built. Build it with `make frontend` (needs Node.js 20 or later: "

@@ -7,7 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from alerts.selectors import alerts_open_by_type_and_severity
 from common.metrics import DatabaseGauges
 from common.views import healthz, metrics_view, readyz
-from config.frontend import spa_index
+from config.frontend import DASHBOARD_ROUTES, spa_index
 from fleets.apis import TokenObtainApi, TokenRefreshApi
 from vehicles.selectors import metrics_gauges_read
 
@@ -35,8 +35,9 @@ urlpatterns = [
     path("readyz", readyz, name="readyz"),
     path("metrics", metrics_view(service_gauges_read), name="metrics"),
     path("admin/", admin.site.urls),
-    # Last: the dashboard's routes get its index.html (config/frontend.py); API paths and missing assets never do.
-    re_path(r"^(?!api(?:/|$)|admin(?:/|$)|static/|assets/).*$", spa_index, name="dashboard"),
+    # The dashboard's routes (frontend/src/App.tsx) get its index.html (config/frontend.py); any other path stays
+    # a 404 in the error shape.
+    re_path(DASHBOARD_ROUTES, spa_index, name="dashboard"),
 ]
 
 handler400 = "common.errors.handler400"
