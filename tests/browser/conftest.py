@@ -76,6 +76,7 @@ class Dashboard:
     token: str
     webhook_url: str
     hooks: list[dict[str, Any]] = field(default_factory=list)
+    vehicle_id: str | None = None  # the vehicle the per-vehicle pages show (test_dashboard.shown_vehicle)
 
     def api(self, path: str, **params: Any) -> Any:
         response = httpx.get(
