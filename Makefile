@@ -56,7 +56,7 @@ seed: install ## Seed 50 vehicles x 100 logs into the demo fleet
 
 # --- The dashboard (frontend/): Node.js 20.19+ builds it; the API works without it.
 NODE_OK   := node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1)' 2>/dev/null && command -v npm >/dev/null
-NODE_HELP := the dashboard needs Node.js 20.19 or later with npm (https://nodejs.org/en/download, or on Debian/Ubuntu: apt-get install nodejs npm); without it the API, /admin and /api/v1/docs/ still work
+NODE_HELP := the dashboard needs Node.js 20.19 or later with npm: https://nodejs.org/en/download (Debian 12's own nodejs is 18, too old); without it the API, /admin and /api/v1/docs/ still work
 FRONTEND_SRC := $(shell find frontend/src -type f 2>/dev/null) frontend/index.html frontend/vite.config.ts frontend/tsconfig.json
 
 frontend/node_modules/.installed: frontend/package.json frontend/package-lock.json
