@@ -1,9 +1,19 @@
+# The dashboard (frontend/), built with Node.js; only its dist/ goes into the image.
+FROM node:20-bookworm-slim AS frontend
+WORKDIR /frontend
+COPY frontend/package.json frontend/package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY frontend/ ./
+RUN npm run build
+
 FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /app
 COPY requirements.txt .
 RUN pip install --no-cache-dir -r requirements.txt
 COPY . .
+COPY --from=frontend /frontend/dist /app/frontend/dist
+RUN python -m whitenoise.compress --no-brotli /app/frontend/dist
 # /run/metrics: the mount point of the shared metrics volume (docker-compose.yml), writable by the app.
 RUN useradd --system --home /app battery && mkdir -p /run/metrics && chown -R battery /app /run/metrics
 USER battery

@@ -6,7 +6,8 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-unit test-fast lint format migrate worker seed bench compose-check clean
+.PHONY: help install run test test-unit test-fast lint format migrate worker seed bench compose-check clean \
+        frontend frontend-if-node frontend-schema test-frontend lint-frontend bench-dashboard
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-14s %s\n", $$1, $$2}'
@@ -19,22 +20,26 @@ $(BIN)/.installed: requirements.txt requirements-dev.txt
 
 install: $(BIN)/.installed ## Create .venv and install the pinned requirements
 
-run: install ## Serve on 127.0.0.1:8000 with demo data (embedded PostgreSQL unless DATABASE_URL is set)
+run: install frontend-if-node ## Serve on 127.0.0.1:8000 with demo data and the dashboard (embedded PostgreSQL unless DATABASE_URL is set)
 	$(BIN)/python manage.py migrate --noinput -v 0
 	$(BIN)/python manage.py bootstrap_demo --base-url http://$(HOST):$(PORT)
 	$(BIN)/python manage.py runserver $(HOST):$(PORT) --noreload
 
-test: install ## Run the whole suite (embedded PostgreSQL unless DATABASE_URL is set)
+test: install frontend-if-node ## Run the whole suite and the dashboard's unit tests (embedded PostgreSQL unless DATABASE_URL is set)
 	$(BIN)/python -m pytest
+	@if $(NODE_OK); then $(MAKE) --no-print-directory test-frontend; \
+	 elif [ "$$CI" = "true" ]; then echo "$(NODE_HELP)"; exit 1; else echo "note: $(NODE_HELP)"; fi
 
 test-unit: install ## Run the database-free unit tests only
 	$(BIN)/python -m pytest tests/unit
 
-lint: install ## ruff (lint + format check), mypy --strict on the pure rules, import-linter's layering contracts
+lint: install ## ruff (lint + format check), mypy --strict on the pure rules, import-linter's layering contracts; the dashboard's tsc, ESLint and schema check
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+	@if $(NODE_OK); then $(MAKE) --no-print-directory lint-frontend; \
+	 elif [ "$$CI" = "true" ]; then echo "$(NODE_HELP)"; exit 1; else echo "note: $(NODE_HELP)"; fi
 
 format: install ## Format the code with ruff
 	$(BIN)/ruff format .
@@ -48,6 +53,40 @@ worker: install ## Run a Celery worker (needs CELERY_BROKER_URL)
 
 seed: install ## Seed 50 vehicles x 100 logs into the demo fleet
 	$(BIN)/python manage.py seed_diagnostics --vehicles 50 --logs-per-vehicle 100 --seed 1 --fleet demo
+
+# --- The dashboard (frontend/): Node.js 20.19+ builds it; the API works without it.
+NODE_OK   := node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1)' 2>/dev/null && command -v npm >/dev/null
+NODE_HELP := the dashboard needs Node.js 20.19 or later with npm: https://nodejs.org/en/download (Debian 12's own nodejs is 18, too old); without it the API, /admin and /api/v1/docs/ still work
+FRONTEND_SRC := $(shell find frontend/src -type f 2>/dev/null) frontend/index.html frontend/vite.config.ts frontend/tsconfig.json
+
+frontend/node_modules/.installed: frontend/package.json frontend/package-lock.json
+	cd frontend && npm ci --no-audit --no-fund
+	@touch $@
+
+frontend/dist/index.html: $(BIN)/.installed frontend/node_modules/.installed $(FRONTEND_SRC)
+	cd frontend && npm run build
+	$(BIN)/python -m whitenoise.compress --no-brotli frontend/dist  # .gz next to each file: WhiteNoise serves it
+
+frontend: frontend/dist/index.html ## Build the dashboard into frontend/dist (npm ci + vite build; needs Node.js 20.19+)
+
+frontend-if-node:
+	@if $(NODE_OK); then $(MAKE) --no-print-directory frontend; else echo "note: $(NODE_HELP)"; fi
+
+frontend-schema: install frontend/node_modules/.installed ## Regenerate the dashboard's API types (frontend/src/api/schema.d.ts) from the OpenAPI schema
+	$(BIN)/python manage.py spectacular --file frontend/openapi.yml
+	cd frontend && npx openapi-typescript openapi.yml -o src/api/schema.d.ts
+
+test-frontend: frontend/node_modules/.installed ## The dashboard's unit tests (Vitest)
+	cd frontend && npm test
+
+lint-frontend: install frontend/node_modules/.installed ## tsc --strict and ESLint on the dashboard; its API types must match the schema
+	cd frontend && npm run typecheck && npm run lint
+	$(BIN)/python manage.py spectacular --file frontend/openapi.yml
+	cd frontend && npx openapi-typescript openapi.yml -o openapi.check.d.ts >/dev/null && \
+	  { cmp -s openapi.check.d.ts src/api/schema.d.ts || { echo "frontend/src/api/schema.d.ts is stale: run make frontend-schema"; exit 1; }; }
+
+bench-dashboard: install frontend ## First load of the fleet overview on 2,000 seeded vehicles (benchmarks/dashboard_load.py; DATABASE_URL: a database of yours)
+	$(BIN)/python benchmarks/dashboard_load.py
 
 # The benchmarks get their own virtualenv: with psycopg 3 importable, Django would switch the app's driver.
 BENCH_VENV ?= .venv-bench

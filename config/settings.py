@@ -84,6 +84,8 @@ MIDDLEWARE = [
     # First: request id, log context, HTTP metrics and the access line of every request (common.middleware).
     "common.middleware.ObservabilityMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # The dashboard's built files (frontend/dist, at /) and the admin's static files, before any view.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -289,6 +291,13 @@ USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+
+# --- The dashboard (frontend/, README "Dashboard") -----------------------------------------------------------
+# Vite builds the app into frontend/dist; WhiteNoise serves those files at / and config.frontend.spa_index
+# answers index.html for the app's routes. Hashed files under /assets/ are cached for good.
+FRONTEND_DIST = BASE_DIR / "frontend" / "dist"
+WHITENOISE_ROOT = FRONTEND_DIST if FRONTEND_DIST.is_dir() else None
+WHITENOISE_IMMUTABLE_FILE_TEST = r"^/assets/"
 
 # --- Logs, metrics, liveness (README "Operations: metrics, logs, liveness") --------------------------------
 LOG_FORMAT = os.environ.get("LOG_FORMAT", "console")  # "json": one JSON object per line

@@ -1,12 +1,13 @@
 from dataclasses import replace
 
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from alerts.selectors import alerts_open_by_type_and_severity
 from common.metrics import DatabaseGauges
 from common.views import healthz, metrics_view, readyz
+from config.frontend import DASHBOARD_ROUTES, spa_index
 from fleets.apis import TokenObtainApi, TokenRefreshApi
 from vehicles.selectors import metrics_gauges_read
 
@@ -34,6 +35,9 @@ urlpatterns = [
     path("readyz", readyz, name="readyz"),
     path("metrics", metrics_view(service_gauges_read), name="metrics"),
     path("admin/", admin.site.urls),
+    # The dashboard's routes (frontend/src/App.tsx) get its index.html (config/frontend.py); any other path stays
+    # a 404 in the error shape.
+    re_path(DASHBOARD_ROUTES, spa_index, name="dashboard"),
 ]
 
 handler400 = "common.errors.handler400"

@@ -1,0 +1,138 @@
+import { useMutation, useQuery } from "@tanstack/react-query";
+import { Link, useParams } from "react-router";
+import { api, downloadFile, getJson, unwrap } from "../api/client";
+import type { Health, Report } from "../api/types";
+import { HealthChart } from "../components/HealthChart";
+import { ErrorMessage, Query } from "../components/Status";
+import { confidenceText, ANOMALY_CODES, ANOMALY_LABELS, anomalyCounts, cursorOf, formatDate, formatNumber, periodSince , forecastSentence } from "../lib/shape";
+
+const CERTIFICATE_DAYS = 90;
+
+/** Every completed report of the vehicle since `since` (all pages). */
+async function reportsSince(vehicleId: string, since: string): Promise<Report[]> {
+  const reports: Report[] = [];
+  let cursor: string | null = null;
+  do {
+    const page = unwrap(
+      await api.GET("/api/v1/vehicles/{vehicle_id}/reports", {
+        params: { path: { vehicle_id: vehicleId }, query: { since, limit: 500, ...(cursor ? { cursor } : {}) } },
+      }),
+    );
+    reports.push(...(page.results as Report[]));
+    cursor = cursorOf(page.next);
+  } while (cursor);
+  return reports;
+}
+
+export function CertificatePage() {
+  const vehicleId = useParams().vehicleId ?? "";
+  const today = new Date().toISOString().slice(0, 10);
+  const since = periodSince(null, CERTIFICATE_DAYS, Date.parse(`${today}T00:00:00Z`) + 86_400_000);
+  const vehicle = useQuery({
+    queryKey: ["vehicle", vehicleId],
+    queryFn: async () => unwrap(await api.GET("/api/v1/vehicles/{vehicle_id}", { params: { path: { vehicle_id: vehicleId } } })),
+  });
+  const health = useQuery({
+    queryKey: ["health", vehicleId],
+    queryFn: () => getJson<Health>(`/api/v1/vehicles/${encodeURIComponent(vehicleId)}/health`),
+  });
+  const recent = useQuery({ queryKey: ["reports-since", vehicleId, since], queryFn: () => reportsSince(vehicleId, since) });
+  const latestReport = useQuery({
+    queryKey: ["latest-report", vehicleId],
+    queryFn: async () =>
+      unwrap(await api.GET("/api/v1/vehicles/{vehicle_id}/reports", { params: { path: { vehicle_id: vehicleId }, query: { limit: 1 } } })).results[0] as
+        | Report
+        | undefined,
+  });
+  const pdf = useMutation({
+    mutationFn: () => downloadFile(`/api/v1/vehicles/${encodeURIComponent(vehicleId)}/certificate.pdf`, `battery-certificate-${vehicleId}.pdf`),
+  });
+
+  return (
+    <div className="certificate">
+      <div className="no-print page-head">
+        <Link to={`/vehicles/${encodeURIComponent(vehicleId)}`}>← Back to the vehicle</Link>
+        <span className="actions">
+          <button type="button" onClick={() => window.print()}>
+            Print
+          </button>
+          <button type="button" className="secondary" onClick={() => pdf.mutate()} disabled={pdf.isPending}>
+            {pdf.isPending ? "Downloading…" : "Download PDF"}
+          </button>
+        </span>
+      </div>
+      {pdf.error && <ErrorMessage error={pdf.error} what="the PDF" />}
+      <h1>Battery health certificate</h1>
+      <Query query={vehicle} what="the vehicle">
+        {(v) => (
+          <Query query={health} what="the health trend">
+            {(h) => {
+              const first = h.series[0];
+              const last = h.series.at(-1);
+              return (
+                <>
+                  <dl className="facts certificate-facts">
+                    <dt>Vehicle</dt>
+                    <dd data-testid="cert-vehicle">{v.vehicle_id}</dd>
+                    <dt>VIN</dt>
+                    <dd>{v.vin ?? "not registered"}</dd>
+                    <dt>Model</dt>
+                    <dd>{v.model ?? "–"}</dd>
+                    <dt>Manufactured</dt>
+                    <dd>{v.manufacture_date ?? "–"}</dd>
+                    <dt>Battery profile</dt>
+                    <dd>{v.profile}</dd>
+                    <dt>State of health</dt>
+                    <dd>
+                      <strong className="big" data-testid="cert-soh">
+                        {formatNumber(v.latest?.battery_soh)} %
+                      </strong>{" "}
+                      latest report, {formatDate(v.latest?.timestamp)}
+                    </dd>
+                    <dt>Confidence</dt>
+                    <dd data-testid="cert-confidence">
+                      {confidenceText(h)} (reports from {formatDate(first?.timestamp)} to {formatDate(last?.timestamp)}
+                      {h.jumps.length > 0 ? `; ${h.jumps.length} jump(s) kept out of the trend` : ""})
+                    </dd>
+                    <dt>Cycle count</dt>
+                    <dd data-testid="cert-cycles">{v.latest?.cycle_count ?? "–"}</dd>
+                    <dt>Fade</dt>
+                    <dd>
+                      {formatNumber(h.fade.percent_per_1000_cycles, 2)} % per 1,000 cycles; {formatNumber(h.fade.percent_per_year, 2)} % per year
+                    </dd>
+                    <dt>Forecast</dt>
+                    <dd>{forecastSentence(h)}</dd>
+                    <dt>Anomalies, last {CERTIFICATE_DAYS} days</dt>
+                    <dd data-testid="cert-anomalies">
+                      {recent.isPending
+                        ? "loading…"
+                        : recent.error
+                          ? "could not be loaded"
+                          : (() => {
+                              const counts = anomalyCounts(recent.data ?? []);
+                              return `${counts.reportsWithAnomalies} of ${recent.data?.length ?? 0} reports (${ANOMALY_CODES.map((code) => `${ANOMALY_LABELS[code]} ${counts.byCode[code] ?? 0}`).join(", ")})`;
+                            })()}
+                    </dd>
+                    <dt>Method</dt>
+                    <dd data-testid="cert-method">
+                      trend {h.forecast.method} {h.forecast.version}; report rules {latestReport.data?.rules_version ?? "–"} ({latestReport.data?.profile ?? v.profile})
+                    </dd>
+                    <dt>Date</dt>
+                    <dd data-testid="cert-date">{today}</dd>
+                  </dl>
+                  <section className="certificate-chart" aria-label="State of health trend">
+                    <h2>State of health over time</h2>
+                    <HealthChart health={h} axis="time" height={260} />
+                  </section>
+                  <p className="caption">
+                    Issued by the battery health service from the vehicle's battery management system reports. SoH = current / nominal capacity.
+                  </p>
+                </>
+              );
+            }}
+          </Query>
+        )}
+      </Query>
+    </div>
+  );
+}

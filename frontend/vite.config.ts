@@ -1,0 +1,23 @@
+/// <reference types="vitest/config" />
+import { defineConfig } from "vite";
+import react from "@vitejs/plugin-react";
+
+// `npm run dev` serves the app on :5173 and proxies the API to Django (make run: 127.0.0.1:8000).
+const api = process.env.API_ORIGIN ?? "http://127.0.0.1:8000";
+
+export default defineConfig({
+  plugins: [react()],
+  server: {
+    proxy: { "/api": api },
+  },
+  build: {
+    outDir: "dist",
+    // Django serves dist/ at / (WhiteNoise); the hashed files live under /assets/.
+    assetsDir: "assets",
+    chunkSizeWarningLimit: 1000,
+  },
+  test: {
+    include: ["src/**/*.test.ts"],
+    environment: "node",
+  },
+});
