@@ -138,6 +138,98 @@ def test_the_alert_types_are_followed_separately(post):
     assert by_type["voltage_imbalance"].cells == [0, 3]
 
 
+# --------------------------------------------------------------------------- the analytics types
+
+
+def weak_log(vehicle_id: str, minute: int, *, low_mv: float = 50.0, soh: float = 90.0) -> dict:
+    """A log whose cell 1 sits `low_mv` below the other three (0 for a healthy pack)."""
+    item = log(vehicle_id, minute, soh=soh)
+    item["cells"][1]["voltage"] = round(4.0 - low_mv / 1000, 3)
+    return item
+
+
+def test_a_weak_cell_opens_once_five_logs_confirm_it_and_clears_after_three_clean_ones(post):
+    for minute in range(1, 5):
+        run_batch(post(weak_log("EV-W1", minute)))
+    assert Alert.objects.count() == 0  # 4 logs: too few to confirm (one odd reading never opens an alert)
+    fifth = post(weak_log("EV-W1", 5))
+    run_batch(fifth)
+    (alert,) = unresolved("EV-W1")
+    assert (alert.type, alert.severity, alert.cells, alert.occurrences) == ("weak_cell", "warning", [1], 1)
+    assert alert.last_log_id == fifth[0]
+    run_batch(post(weak_log("EV-W1", 6, low_mv=120.0)))  # worse: 120 mV, critical on nmc
+    alert.refresh_from_db()
+    assert (alert.occurrences, alert.severity) == (2, "critical")
+    for minute in (7, 8):
+        run_batch(post(weak_log("EV-W1", minute, low_mv=0.0)))
+    alert.refresh_from_db()
+    assert (alert.state, alert.clean_streak, alert.severity) == ("open", 2, "critical")  # never falls by itself
+    run_batch(post(weak_log("EV-W1", 9, low_mv=0.0)))
+    alert.refresh_from_db()
+    assert (alert.state, alert.resolution) == ("resolved", "auto")
+
+
+def test_a_weak_cell_follows_the_vehicles_profile(post):
+    from vehicles.models import Vehicle
+
+    for vehicle_id in ("EV-NMC", "EV-LFP"):
+        post(weak_log(vehicle_id, 0, low_mv=30.0))
+    Vehicle.objects.filter(vehicle_id="EV-LFP").update(profile="lfp")
+    # 30 mV low: under nmc's 40 mV alert deviation, over lfp's 25 mV; one batch: its newest log is judged
+    run_batch(post(*(weak_log(v, m, low_mv=30.0) for v in ("EV-NMC", "EV-LFP") for m in range(1, 5))))
+    assert unresolved("EV-NMC") == []
+    (alert,) = unresolved("EV-LFP")
+    assert (alert.type, alert.cells, alert.severity) == ("weak_cell", [1], "warning")
+
+
+def test_a_late_weak_cell_log_opens_nothing(post):
+    for minute in range(10, 15):
+        run_batch(post(weak_log("EV-W1", minute, low_mv=0.0)))
+    run_batch(post(*(weak_log("EV-W1", minute) for minute in range(1, 6))))  # older than the newest evaluated
+    assert Alert.objects.count() == 0
+
+
+def test_a_soh_drop_opens_a_critical_soh_jump_that_resolves_once_the_step_leaves_the_window(post):
+    from alerts.rules import SOH_JUMP_WINDOW
+
+    soh = [90.0] * 20 + [83.0] * 8  # a 7-point drop, 8 reports after it: detectable
+    for minute, value in enumerate(soh):
+        run_batch(post(log("EV-J1", minute, soh=value)))
+    (alert,) = unresolved("EV-J1")
+    assert (alert.type, alert.severity, alert.occurrences, alert.cells) == ("soh_jump", "critical", 1, [])
+    assert AlertWatermark.objects.get(vehicle=alert.vehicle).soh_recent[-1][2] == 83.0
+    minute = len(soh)
+    while unresolved("EV-J1") and minute < 200:
+        run_batch(post(log("EV-J1", minute, soh=83.0)))
+        minute += 1
+    alert.refresh_from_db()
+    assert (alert.state, alert.resolution) == ("resolved", "auto")
+    # seen while 8 reports or more preceded the step in the window, then 3 clean reports
+    assert alert.occurrences == SOH_JUMP_WINDOW - 16 + 1
+    assert minute == len(soh) + alert.occurrences - 1 + 3
+
+
+def test_the_same_drop_is_a_warning_on_lfp(post):
+    from vehicles.models import Vehicle
+
+    post(log("EV-J2", 0))
+    Vehicle.objects.filter(vehicle_id="EV-J2").update(profile="lfp")
+    soh = [90.0] * 20 + [83.0] * 8
+    run_batch(post(*(log("EV-J2", minute, soh=value) for minute, value in enumerate(soh, start=1))))
+    (alert,) = unresolved("EV-J2")
+    assert (alert.type, alert.severity) == ("soh_jump", "warning")  # lfp: critical from an 8-point drop
+
+
+def test_alerts_enabled_off_stores_reports_and_changes_no_alert(post, settings):
+    from reports.models import BatteryReport
+
+    settings.ALERTS_ENABLED = False
+    ids = post(log("EV-A1", 1, hot=61.0, soh=60.0))
+    run_batch(ids)
+    assert BatteryReport.objects.filter(log_id__in=ids).count() == 1
+    assert (Alert.objects.count(), AlertWatermark.objects.count()) == (0, 0)
+
+
 def test_after_a_manual_resolve_the_next_anomaly_opens_a_new_alert(post, fleet):
     run_batch(post(log("EV-A1", 1, hot=50.0)))
     first = Alert.objects.get()
@@ -166,7 +258,7 @@ def test_the_database_refuses_a_second_unresolved_alert(post):
 
 def test_evaluation_costs_a_constant_number_of_statements(post, django_assert_max_num_queries):
     small = post(*(log(f"EV-S{n}", 1, hot=50.0) for n in range(2)))
-    with django_assert_max_num_queries(19):
+    with django_assert_max_num_queries(20):
         run_batch(small)
     large = post(
         *(log(f"EV-L{n}", minute, hot=50.0 if minute % 2 else None) for n in range(15) for minute in (1, 2, 3))
@@ -178,7 +270,7 @@ def test_evaluation_costs_a_constant_number_of_statements(post, django_assert_ma
         events=["alert.opened", "alert.updated", "alert.resolved"],
         secret="whsec_" + "A" * 44,
     )
-    with django_assert_max_num_queries(19):
+    with django_assert_max_num_queries(20):
         run_batch(large)
     assert Alert.objects.filter(state="resolved").count() == 2
     assert Alert.objects.filter(vehicle__vehicle_id__startswith="EV-L").count() == 15
@@ -210,7 +302,9 @@ def test_concurrent_batches_for_the_same_vehicles_never_duplicate_an_alert(fleet
         thread.join(60)
     assert errors == []
     rows = list(Alert.objects.values_list("vehicle__vehicle_id", "type", "state"))
-    assert sorted(rows) == sorted((v, t, "open") for v in vehicles for t in ("overheating", "low_soh"))
+    # cell 2 runs 20 °C and more above the pack in every log: a weak cell as soon as 5 logs are in its window
+    expected = ("overheating", "low_soh", "weak_cell")
+    assert sorted(rows) == sorted((v, t, "open") for v in vehicles for t in expected)
     for alert in Alert.objects.all():
         # batches that committed after a newer one were late for it: 1 to 20 occurrences, never a duplicate
         assert 1 <= alert.occurrences <= 20
@@ -419,7 +513,8 @@ def test_a_webhook_failing_for_24_hours_is_set_inactive(post, receiver):
     now = timezone.now()
     for hour in range(0, 25, 6):
         if hour:
-            run_batch(post(log("EV-A1", 1 + hour, hot={12: 61.0, 24: 50.0}.get(hour))))  # 12 h: critical, an update
+            # 12 h: critical, an update (cell 2 hot in 2 of the 5 logs: no weak_cell alert joins in)
+            run_batch(post(log("EV-A1", 1 + hour, hot={12: 61.0}.get(hour))))
         assert send_due(now + timedelta(hours=hour)) == ["pending" if hour < 24 else "failed"]
         webhook.refresh_from_db()
         assert (webhook.failing_since, webhook.active) == (now, hour < 24)
