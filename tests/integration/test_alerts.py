@@ -4,17 +4,14 @@ in (`now`), never slept."""
 
 import json
 import threading
-import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 from django.db import connection
 from django.utils import timezone
-from standardwebhooks import Webhook as StandardWebhook
 
 from alerts import services
 from alerts.models import Alert, AlertWatermark, DeliveryAttempt, Webhook, WebhookDelivery
@@ -29,6 +26,7 @@ from alerts.services import (
 from reports.selectors import fleet_summary
 from reports.services import battery_reports_generate
 from reports.tasks import MAX_ATTEMPTS
+from tests.support.receiver import WebhookReceiver as Receiver
 from vehicles.models import DiagnosticLog
 
 T0 = datetime(2025, 10, 4, 10, 0, tzinfo=UTC)
@@ -388,45 +386,6 @@ def test_an_inactive_webhook_gets_no_deliveries(post, hook):
 # --------------------------------------------------------------------------- a real receiver
 
 
-class Receiver:
-    """A threaded HTTP server on loopback that verifies every request's signature with standardwebhooks and
-    answers with the next status code of `answers` (then 204)."""
-
-    def __init__(self) -> None:
-        self.answers: list[int] = []
-        self.delay_s = 0.0
-        self.received: list[dict[str, Any]] = []
-        self.rejected: list[str] = []
-        self.secret = ""
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["content-length"]))
-                try:
-                    payload = StandardWebhook(receiver.secret).verify(body, dict(self.headers))
-                    receiver.received.append({"id": self.headers["webhook-id"], **payload})
-                except Exception as exc:
-                    receiver.rejected.append(repr(exc))
-                code = receiver.answers.pop(0) if receiver.answers else 204
-                time.sleep(receiver.delay_s)
-                self.send_response(code)
-                self.send_header("content-length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
 @pytest.fixture
 def receiver(hook) -> Iterator[tuple[Receiver, Webhook]]:  # type: ignore[no-untyped-def]
     server = Receiver()
@@ -558,6 +517,85 @@ def test_the_periodic_task_publishes_due_deliveries(post, receiver):
     assert deliver_due_webhooks.apply().get() == 1  # eager here: the delivery task runs in-process
     assert [r["type"] for r in server.received] == ["alert.opened"]
     assert deliver_due_webhooks.apply().get() == 0
+
+
+OUTAGE = timedelta(minutes=10)
+BEAT = timedelta(seconds=15)  # settings.ALERTS_BEAT_INTERVAL_S: how often beat sends the due deliveries
+
+
+def test_a_receiver_down_for_10_minutes_gets_every_event_afterwards_once_and_in_order(post, receiver, fleet):
+    """The receiver's socket is closed (connection refused) for 10 minutes of a controlled clock while alerts
+    open, rise, are acknowledged, resolve and open again; beat (send_due) runs every 15 s of that clock. Then
+    it listens again: every event arrives, once per webhook-id, in sequence order per alert."""
+    server, webhook = receiver
+    hot = [f"EV-O{n}" for n in range(4)]
+
+    def beat_until(end: datetime, during: dict[int, Any]) -> None:
+        nonlocal clock
+        tick = 0
+        while clock < end:
+            if tick in during:
+                during[tick]()
+            send_due(clock)
+            clock += BEAT
+            tick += 1
+
+    run_batch(post(*(log(v, 1, hot=50.0, soh=75.0 if n % 2 else 90.0) for n, v in enumerate(hot))))
+    clock = timezone.now()  # from here on the test's clock, ahead of the real one (which stamps new deliveries)
+    assert send_due(clock) == ["delivered"] * 6  # 4 overheating, 2 low_soh: opened while the receiver is up
+    before = len(server.received)
+
+    server.stop()
+    down_at = clock
+    fleet_alerts = lambda vehicle_ids: Alert.objects.filter(vehicle__vehicle_id__in=vehicle_ids)  # noqa: E731
+    script = {
+        4: lambda: run_batch(post(*(log(v, 2, hot=61.0, soh=65.0) for v in hot))),  # all critical: updated
+        10: lambda: [
+            alert_acknowledge(fleet_id=fleet.id, alert_id=a.id, user=None, now=clock)
+            for a in fleet_alerts(hot[:2]).filter(type="overheating")
+        ],
+        20: lambda: run_batch(post(*(log(v, 3) for v in hot))),
+        21: lambda: run_batch(post(*(log(v, 4) for v in hot))),
+        22: lambda: run_batch(post(*(log(v, 5) for v in hot))),  # the third clean report: all resolved
+        30: lambda: run_batch(post(*(log(v, 6, hot=52.0) for v in ("EV-P0", "EV-P1")))),  # new vehicles' alerts
+    }
+    beat_until(down_at + OUTAGE, script)
+    assert len(server.received) == before  # nothing got through while it was down
+    refused = DeliveryAttempt.objects.filter(attempted_at__gt=down_at, attempted_at__lt=down_at + OUTAGE)
+    assert refused.exists()
+    assert not refused.exclude(status_code__isnull=True).exists()  # connection refused: no status code
+
+    server.start()
+    back_at = clock
+    while WebhookDelivery.objects.filter(status="pending").exists() and clock < back_at + timedelta(hours=2):
+        send_due(clock)
+        clock += BEAT
+    drained_after = clock - back_at
+
+    deliveries = list(WebhookDelivery.objects.filter(webhook=webhook))
+    assert {d.status for d in deliveries} == {"delivered"}
+    assert server.rejected == []  # every signature verified with standardwebhooks
+    assert server.message_ids() == {f"msg_{d.id}" for d in deliveries}  # every event arrived
+    assert server.out_of_order() == []  # in sequence order per alert
+    arrived: dict[str, list[int]] = {}
+    for item in server.received:
+        arrived.setdefault(item["data"]["alert"]["id"], []).append(item["data"]["sequence"])
+    for alert in Alert.objects.all():
+        assert sorted(set(arrived[str(alert.id)])) == list(range(1, alert.sequence + 1))
+    events = sorted(item["type"] for item in server.received[before:])
+    # during the outage: 4 overheating and 2 low_soh alerts rise to critical, 2 low_soh alerts open (65 %),
+    # 2 are acknowledged, all 8 resolve, and 2 other vehicles' overheating alerts open
+    assert events.count("alert.updated") == 6
+    assert events.count("alert.acknowledged") == 2
+    assert events.count("alert.resolved") == 8
+    assert events.count("alert.opened") == 4
+    duplicates = server.duplicates()
+    print(
+        f"\nreceiver down {OUTAGE}: {len(deliveries)} deliveries, {len(server.received)} requests, "
+        f"{duplicates} duplicate(s) by webhook-id, all delivered {drained_after} after it came back"
+    )
+    assert duplicates == 0  # the sender never got a 2xx it did not count: nothing to repeat
+    assert drained_after <= timedelta(minutes=30)  # the backoff's next attempts after 10 min of refusals
 
 
 # --------------------------------------------------------------------------- escalation and the summary

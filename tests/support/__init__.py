@@ -45,6 +45,13 @@ Public API (import from the submodules):
     ``completed`` with exactly one report, attempts within ``max_attempts``, no duplicate, no 5xx but
     the documented 503, ...), findings on ``Card`` (``add``, ``problem``, ``format``).
 
+``tests.support.receiver``
+    ``WebhookReceiver(secret="")``: a webhook receiver on loopback (``url``) that verifies every signature
+    with ``standardwebhooks`` and records every arrival (``arrivals``, ``received``, ``rejected``); ``stop()``
+    refuses connections (down), ``start()`` listens again on the same port; ``answers``/``delay_s`` shape its
+    replies; ``duplicates()`` (by ``webhook-id``), ``out_of_order()`` (per alert, by ``sequence``),
+    ``summary()``.
+
 ``tests.support.waiting``
     ``wait_until(predicate, timeout, interval, what)`` (seconds it took, TimeoutError after) and
     ``backoff_delay(retry, base_s=, cap_s=, rng=)``: the only polling loop and the only backoff.
