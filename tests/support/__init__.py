@@ -15,7 +15,8 @@ Public API (import from the submodules):
     ``worker_started_at``. Faults and probes: ``start_worker()``, ``kill_worker()``, ``stop_worker()``,
     ``restart_worker(kill=)``, ``assert_alive()``, ``log_tail()``, ``worker_children()``,
     ``signal_web_workers()``, ``reports_held()``
-    (tasks block mid-task), ``blocked_pids()``, ``queue_length()``, ``sweeper_requeued()``,
+    (tasks block mid-task), ``table_held(table)`` (any table: writers block mid-transaction),
+    ``blocked_pids(table=)``, ``queue_length()``, ``sweeper_requeued()``,
     ``worker_log()``, ``tails()``, ``cpu_seconds()``. HTTP and database: ``token()``,
     ``ledger(logs, **kw)``, ``checker``, ``connect()``. ``StackSettings`` holds what varies (sweeper
     threshold and loop, worker concurrency, web workers, throttle rate, extra env). ``BROKERS``.
