@@ -385,6 +385,15 @@ def weak_cell_in_log(
     limits = _profile_of(profile)
     v_median = _median(voltages_v)
     t_median = _median(temperatures_c) if temperatures_c else 0.0
+    # Most packs have no such cell: min/max (in C) settle it before the per-cell loop (0.01: rounding's slack).
+    near_v = (limits.cell_alert_deviation_mv - 0.01) / 1000.0
+    near_t = limits.cell_alert_temperature_excess_c - 0.01
+    if (
+        v_median - min(voltages_v) < near_v
+        and max(voltages_v) - v_median < near_v
+        and (not temperatures_c or max(temperatures_c) - t_median < near_t)
+    ):
+        return None
     cells: list[int] = []
     worst = 0.0
     for index, voltage in enumerate(voltages_v):
@@ -417,19 +426,17 @@ def _steps_possible(soh: Sequence[float], width: int = 8) -> bool:
 
 
 def soh_jump_finding(series: Sequence[Sequence[float]]) -> Finding | None:
-    """``soh_jump`` over a vehicle's recent series of (log timestamp in epoch seconds, cycle count, SoH %),
-    oldest first: the jump of section 6's
-    detector (analytics.domain.trend.soh_jumps) with the largest ``|delta|``, as a finding whose figure is that
-    signed ``delta``; None without a jump. Cheap gates first: a series whose range is under ``JUMP_MIN_PCT``,
-    or whose raw medians never step by half of it, is not given to the detector."""
+    """``soh_jump`` over a vehicle's recent series of (log timestamp in epoch seconds, SoH %), oldest first: the
+    jump of section 6's detector for short windows (analytics.domain.trend.soh_jumps) with the largest
+    ``|delta|``, as a finding whose figure is that signed ``delta``; None without a jump. Cheap gates first: a
+    series whose range is under ``JUMP_MIN_PCT``, or whose raw medians never step by half of it, is not given
+    to the detector."""
     if len(series) < 16:
         return None
-    soh = [point[2] for point in series]
+    soh = [point[1] for point in series]
     if max(soh) - min(soh) < JUMP_MIN_PCT or not _steps_possible(soh):
         return None
-    jumps = soh_jumps(
-        [SohPoint(datetime.fromtimestamp(at, tz=UTC), int(cycles), float(value)) for at, cycles, value in series]
-    )
+    jumps = soh_jumps([SohPoint(datetime.fromtimestamp(at, tz=UTC), 0, float(value)) for at, value in series])
     if not jumps:
         return None
     biggest = max(jumps, key=lambda jump: (abs(jump.delta), jump.timestamp))
