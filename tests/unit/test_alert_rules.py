@@ -303,8 +303,7 @@ def jump_series(step_at: int, delta: float, n: int = 40, noise: float = 0.0):  #
     rng = random.Random(7)
     start = T0.timestamp()
     return [
-        (start + 1800 * i, 90.0 - 0.001 * i + (delta if i >= step_at else 0.0) + rng.gauss(0, noise))
-        for i in range(n)
+        (start + 1800 * i, 90.0 - 0.001 * i + (delta if i >= step_at else 0.0) + rng.gauss(0, noise)) for i in range(n)
     ]
 
 
