@@ -10,12 +10,36 @@ severity), ``clear_after`` consecutive newer reports without it resolve it (``re
 late report (older than the vehicle's newest evaluated report, or older than one of the vehicle's logs
 received before it) changes nothing.
 
+Types: the report's anomaly codes (``voltage_imbalance``, ``overheating``, ``low_soh``: assessed on every
+report, from its ``anomaly_details``) and two from the analytics (contract section 6), assessed on the newest
+report of each vehicle in a batch only (an earlier report of the same batch neither holds nor clears them):
+
+* ``weak_cell``: a cell at ``alert`` level in the section 6 ranking (analytics.domain.cells.cells_rank) of
+  the vehicle's last :data:`WEAK_CELL_WINDOW` logs up to the report (at least :data:`WEAK_CELL_MIN_LOGS` of
+  them), *and* already beyond an alert threshold (voltage deviation or temperature excess) in the report's own
+  log (:func:`weak_cell_in_log`, the cheap gate that spares the window's query on most reports). ``cells``: the
+  cells at alert level; the figure is the largest ``|voltage_deviation_mv|`` among them. An open ``weak_cell``
+  alert whose log shows the same cells is kept without the window. A report is clean when its log has no cell
+  beyond the alert thresholds or the window does not confirm one. Drift alone (``voltage_drift``) needs days
+  of logs and is not alerted on.
+* ``soh_jump``: a jump (section 6, analytics.domain.trend.soh_jumps, the health trend's detector) in the
+  vehicle's last :data:`SOH_JUMP_WINDOW` evaluated reports (their SoH, kept with the alert watermark, late
+  reports never entering it), ending at the report; the figure is the jump's ``delta`` (%, signed; the largest
+  in size when there are several). A jump is detectable while at least 8 reports lie on each side of it in
+  the window, so the alert holds for about ``SOH_JUMP_WINDOW - 16`` reports and resolves by itself once the
+  step has left the window (``clear_after`` clean reports later). A window whose SoH range is under
+  ``JUMP_MIN_PCT`` (1 point) cannot hold a jump: the detector is skipped (:func:`soh_jump_finding`).
+
 Severity (per battery profile, :data:`SEVERITY_THRESHOLDS`; the figures compared are the report's
-``anomaly_details[].value``, already rounded as the report shows them):
+``anomaly_details[].value``, already rounded as the report shows them, and the figures above):
 
 * ``overheating``: ``critical`` when the hottest cell is strictly above 60 °C, else ``warning``;
 * ``low_soh``: ``critical`` when the SoH is strictly below 70 %, else ``warning``;
-* ``voltage_imbalance``: always ``warning`` (no critical threshold is defined yet).
+* ``voltage_imbalance``: ``critical`` above 150 mV (nmc) / 90 mV (lfp), three times the anomaly threshold;
+* ``weak_cell``: ``critical`` when a cell deviates by 100 mV (nmc) / 60 mV (lfp) or more, 2.5 times the
+  alert deviation of section 6;
+* ``soh_jump``: ``critical`` for a drop of 5 points (nmc) / 8 points (lfp) or more; a rise (recalibration,
+  pack replacement) is a ``warning``.
 
 Severity rises with the evidence and never falls by itself: an alert that was critical stays critical
 until it is resolved, even when later reports show a milder condition.
@@ -26,18 +50,27 @@ and ``resolved_at`` are the server's clock (``now``), which escalation measures 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+
+from analytics.domain.cells import CellsSnapshot, cells_rank
+from analytics.domain.profiles import DEFAULT_PROFILE, PROFILES, BatteryProfile
+from analytics.domain.trend import JUMP_MIN_PCT, SohPoint, soh_jumps
 
 __all__ = [
     "ALERT_TYPES",
     "DELIVERY_RETRY_DELAYS",
     "EVENTS",
+    "REPORT_TYPES",
     "RESOLUTIONS",
     "SEVERITIES",
     "SEVERITY_THRESHOLDS",
+    "SOH_JUMP_WINDOW",
     "STATES",
+    "WEAK_CELL_MIN_LOGS",
+    "WEAK_CELL_WINDOW",
     "AlertEvent",
     "AlertState",
     "Finding",
@@ -48,6 +81,9 @@ __all__ = [
     "evaluate_vehicle",
     "severity_for",
     "severity_max",
+    "soh_jump_finding",
+    "weak_cell_finding",
+    "weak_cell_in_log",
 ]
 
 # --------------------------------------------------------------------------- vocabulary
@@ -55,9 +91,17 @@ __all__ = [
 VOLTAGE_IMBALANCE = "voltage_imbalance"
 OVERHEATING = "overheating"
 LOW_SOH = "low_soh"
-#: The alert types evaluated today: the report's anomaly codes. The analytics types (``weak_cell``,
-#: ``soh_jump``) join this tuple when analytics exists; an unknown finding code is ignored.
-ALERT_TYPES: tuple[str, ...] = (VOLTAGE_IMBALANCE, OVERHEATING, LOW_SOH)
+WEAK_CELL = "weak_cell"
+SOH_JUMP = "soh_jump"
+#: Assessed on every report (its anomaly codes).
+REPORT_TYPES: tuple[str, ...] = (VOLTAGE_IMBALANCE, OVERHEATING, LOW_SOH)
+#: Every alert type; an unknown finding code is ignored.
+ALERT_TYPES: tuple[str, ...] = (*REPORT_TYPES, WEAK_CELL, SOH_JUMP)
+#: Logs in the weak_cell confirmation window (the newest up to the report), and the fewest that can confirm.
+WEAK_CELL_WINDOW = 10
+WEAK_CELL_MIN_LOGS = 5
+#: Reports in the soh_jump series (the newest evaluated up to the report).
+SOH_JUMP_WINDOW = 40
 
 WARNING = "warning"
 CRITICAL = "critical"
@@ -87,20 +131,34 @@ class SeverityThresholds:
 
     ``overheating_critical_above_c``: °C, compared with the hottest cell (strictly above);
     ``low_soh_critical_below_pct``: %, compared with the report's SoH (strictly below);
-    ``imbalance_critical_above_mv``: mV, compared with the pack's voltage spread (strictly above).
+    ``imbalance_critical_above_mv``: mV, compared with the pack's voltage spread (strictly above);
+    ``weak_cell_critical_deviation_mv``: mV, compared with the largest ``|voltage_deviation_mv|`` of the cells
+    at alert level (``>=``, as section 6 compares);
+    ``soh_jump_critical_drop_pct``: SoH points, compared with a jump's drop (``-delta >=``).
     """
 
     overheating_critical_above_c: float | None = 60.0
     low_soh_critical_below_pct: float | None = 70.0
     imbalance_critical_above_mv: float | None = None
+    weak_cell_critical_deviation_mv: float | None = None
+    soh_jump_critical_drop_pct: float | None = None
 
 
 #: Per profile (the vehicle's ``profile``). The contract's floor for every profile: above 60 °C and below 70 %
-#: SoH are critical. LFP keeps the same figures until its own are sourced: 60 °C is the usual upper operating
-#: limit of both NMC and LFP cells in datasheets, and 70 % SoH the common end-of-warranty figure for EV packs.
+#: SoH are critical (60 °C is the usual upper operating limit of both NMC and LFP cells in datasheets, 70 % SoH
+#: the common end-of-warranty figure for EV packs). The rest are engineering choices scaled from each profile's
+#: own section 6 thresholds (analytics.domain.profiles), so that LFP's flatter voltage curve counts the same:
+#: imbalance 3 x the anomaly threshold (nmc 50 -> 150 mV, lfp 30 -> 90 mV: a spread a passive balancer cannot
+#: close within a charge); weak cell 2.5 x the section 6 alert deviation (nmc 40 -> 100 mV, lfp 25 -> 60 mV);
+#: an SoH drop of 5 points for nmc (about one module of a 20-module pack lost at once), 8 for lfp (its flat
+#: open-circuit voltage makes BMS capacity estimates coarser: recalibrations of several points are common).
 SEVERITY_THRESHOLDS: Mapping[str, SeverityThresholds] = {
-    "nmc": SeverityThresholds(),
-    "lfp": SeverityThresholds(),
+    "nmc": SeverityThresholds(
+        imbalance_critical_above_mv=150.0, weak_cell_critical_deviation_mv=100.0, soh_jump_critical_drop_pct=5.0
+    ),
+    "lfp": SeverityThresholds(
+        imbalance_critical_above_mv=90.0, weak_cell_critical_deviation_mv=60.0, soh_jump_critical_drop_pct=8.0
+    ),
 }
 _DEFAULT_PROFILE = "nmc"
 
@@ -114,6 +172,10 @@ def severity_for(code: str, value: float, profile: str = _DEFAULT_PROFILE) -> st
         return CRITICAL if value < limits.low_soh_critical_below_pct else WARNING
     if code == VOLTAGE_IMBALANCE and limits.imbalance_critical_above_mv is not None:
         return CRITICAL if value > limits.imbalance_critical_above_mv else WARNING
+    if code == WEAK_CELL and limits.weak_cell_critical_deviation_mv is not None:
+        return CRITICAL if abs(value) >= limits.weak_cell_critical_deviation_mv else WARNING
+    if code == SOH_JUMP and limits.soh_jump_critical_drop_pct is not None:
+        return CRITICAL if -value >= limits.soh_jump_critical_drop_pct else WARNING
     return WARNING
 
 
@@ -139,13 +201,15 @@ class Observation:
     """One completed report of a vehicle, as alert evaluation sees it.
 
     ``late``: the log is older than one of the vehicle's logs received before it (the same definition as the
-    vehicle's ``latest``); such a report never changes an alert.
+    vehicle's ``latest``); such a report never changes an alert. ``assessed``: the types this report was
+    judged on; for any other type it neither holds nor counts as clean (default: the report's own types).
     """
 
     log_id: str
     timestamp: datetime
     findings: tuple[Finding, ...]
     late: bool = False
+    assessed: tuple[str, ...] = REPORT_TYPES
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,6 +315,8 @@ def evaluate_vehicle(
         watermark = observation.timestamp
         found = {finding.code: finding for finding in observation.findings if finding.code in ALERT_TYPES}
         for alert_type in ALERT_TYPES:
+            if alert_type not in observation.assessed:
+                continue
             finding = found.get(alert_type)
             alert = current.get(alert_type)
             if finding is not None:
@@ -292,6 +358,89 @@ def evaluate_vehicle(
                     current[alert_type] = alert
                     touched[alert.id] = alert  # bookkeeping only: no event
     return VehicleEvaluation(alerts=touched, events=tuple(events), evaluated_until=watermark)
+
+
+# --------------------------------------------------------------------------- the analytics findings
+
+
+def _median(values: Sequence[float]) -> float:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def _profile_of(name: str) -> BatteryProfile:
+    return PROFILES.get(name, DEFAULT_PROFILE)
+
+
+def weak_cell_in_log(
+    voltages_v: Sequence[float], temperatures_c: Sequence[float], profile: str = _DEFAULT_PROFILE
+) -> Finding | None:
+    """The gate of ``weak_cell``: the cells of one log already beyond a section 6 alert threshold in that log
+    alone (``|deviation| >= cell_alert_deviation_mv`` or ``excess >= cell_alert_temperature_excess_c``, both
+    from the log's median, rounded to 2 decimals as cells_rank rounds); None when there is none. Plain Python:
+    it runs on every vehicle of every batch."""
+    if not voltages_v:
+        return None
+    limits = _profile_of(profile)
+    v_median = _median(voltages_v)
+    t_median = _median(temperatures_c) if temperatures_c else 0.0
+    # Most packs have no such cell: min/max (in C) settle it before the per-cell loop (0.01: rounding's slack).
+    near_v = (limits.cell_alert_deviation_mv - 0.01) / 1000.0
+    near_t = limits.cell_alert_temperature_excess_c - 0.01
+    if (
+        v_median - min(voltages_v) < near_v
+        and max(voltages_v) - v_median < near_v
+        and (not temperatures_c or max(temperatures_c) - t_median < near_t)
+    ):
+        return None
+    cells: list[int] = []
+    worst = 0.0
+    for index, voltage in enumerate(voltages_v):
+        deviation = round((voltage - v_median) * 1000.0, 2)
+        excess = round(temperatures_c[index] - t_median, 2) if index < len(temperatures_c) else 0.0
+        if abs(deviation) >= limits.cell_alert_deviation_mv or excess >= limits.cell_alert_temperature_excess_c:
+            cells.append(index)
+            worst = max(worst, abs(deviation))
+    return Finding(WEAK_CELL, worst, tuple(cells)) if cells else None
+
+
+def weak_cell_finding(window: Sequence[CellsSnapshot], profile: str = _DEFAULT_PROFILE) -> Finding | None:
+    """``weak_cell`` over a window of logs: the cells that section 6's ranking puts at ``alert`` level (ids
+    ascending) and the largest ``|voltage_deviation_mv|`` among them; None when no cell is at alert level or
+    the window has fewer than :data:`WEAK_CELL_MIN_LOGS` logs (a new vehicle's first odd readings confirm nothing)."""
+    if len(window) < WEAK_CELL_MIN_LOGS:
+        return None
+    flagged = [rank for rank in cells_rank(window, profile=_profile_of(profile)) if rank.level == "alert"]
+    if not flagged:
+        return None
+    worst = max(abs(rank.voltage_deviation_mv) for rank in flagged)
+    return Finding(WEAK_CELL, worst, tuple(sorted(rank.id for rank in flagged)))
+
+
+def _steps_possible(soh: Sequence[float], width: int = 8) -> bool:
+    """Whether the raw series could hold a jump: some split with the medians of the ``width`` values on each
+    side at least ``JUMP_MIN_PCT / 2`` apart (the detector wants ``JUMP_MIN_PCT`` on the same medians)."""
+    medians = [_median(soh[start : start + width]) for start in range(len(soh) - width + 1)]
+    return any(abs(medians[split] - medians[split - width]) >= JUMP_MIN_PCT / 2 for split in range(width, len(medians)))
+
+
+def soh_jump_finding(series: Sequence[Sequence[float]]) -> Finding | None:
+    """``soh_jump`` over a vehicle's recent series of (log timestamp in epoch seconds, SoH %), oldest first: the
+    jump of section 6's detector for short windows (analytics.domain.trend.soh_jumps) with the largest
+    ``|delta|``, as a finding whose figure is that signed ``delta``; None without a jump. Cheap gates first: a
+    series whose range is under ``JUMP_MIN_PCT``, or whose raw medians never step by half of it, is not given
+    to the detector."""
+    if len(series) < 16:
+        return None
+    soh = [point[1] for point in series]
+    if max(soh) - min(soh) < JUMP_MIN_PCT or not _steps_possible(soh):
+        return None
+    jumps = soh_jumps([SohPoint(datetime.fromtimestamp(at, tz=UTC), 0, float(value)) for at, value in series])
+    if not jumps:
+        return None
+    biggest = max(jumps, key=lambda jump: (abs(jump.delta), jump.timestamp))
+    return Finding(SOH_JUMP, biggest.delta) if math.isfinite(biggest.delta) else None
 
 
 # --------------------------------------------------------------------------- webhook retries

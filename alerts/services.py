@@ -9,7 +9,7 @@ import time
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -25,7 +25,6 @@ from alerts import rules
 from alerts.dispatch import deliveries_enqueue_on_commit
 from alerts.models import (
     UNRESOLVED_SQL,
-    UNRESOLVED_STATES,
     Alert,
     AlertWatermark,
     DeliveryAttempt,
@@ -35,6 +34,7 @@ from alerts.models import (
 )
 from alerts.selectors import alert_data, alert_payload
 from alerts.urlguard import UrlNotAllowed, webhook_url_check
+from analytics.domain.cells import CellsSnapshot
 from common.metrics import WEBHOOK_DELIVERIES
 from common.timestamps import format_timestamp
 from vehicles.models import DiagnosticLog, Vehicle
@@ -62,7 +62,8 @@ DUE_BATCH = 200
 class EvaluatedReport:
     """What the report worker passes for one completed report (plain data: alerts imports no reports code).
 
-    `anomaly_details`: the report's [{"code", "value", "cells", ...}]; `battery_soh` in %.
+    `anomaly_details`: the report's [{"code", "value", "cells", ...}]; `battery_soh` in %; the cells'
+    voltages (V) and temperatures (°C) by cell id (for the weak_cell gate).
     """
 
     log_id: uuid.UUID
@@ -70,6 +71,9 @@ class EvaluatedReport:
     timestamp: datetime
     anomaly_details: Sequence[dict[str, Any]]
     battery_soh: float
+    cycle_count: int = 0
+    cell_voltages: Sequence[float] = ()
+    cell_temperatures: Sequence[float] = ()
 
 
 class AlertOpenConflict(RuntimeError):
@@ -81,32 +85,16 @@ class AlertOpenConflict(RuntimeError):
 
 def _late_log_ids(cursor: Any, log_ids: list[str]) -> set[str]:
     # A late log: older than one of the vehicle's logs received before it (vehicles.services' definition).
+    # LATERAL ... LIMIT 1, not EXISTS: PostgreSQL would turn EXISTS into a semi-join over every log of the table
+    # (a hash join, tens of ms per batch on a grown table); this stays one index probe per log.
     cursor.execute(
-        f"SELECT l.id FROM {_LOG_TABLE} AS l WHERE l.id = ANY(%s::uuid[]) AND EXISTS ("
+        f"SELECT l.id FROM {_LOG_TABLE} AS l CROSS JOIN LATERAL ("
         f"SELECT 1 FROM {_LOG_TABLE} AS newer WHERE newer.vehicle_id = l.vehicle_id "
-        "AND newer.timestamp > l.timestamp AND newer.received_at < l.received_at)",
+        "AND newer.timestamp > l.timestamp AND newer.received_at < l.received_at LIMIT 1) AS n "
+        "WHERE l.id = ANY(%s::uuid[])",
         [log_ids],
     )
     return {str(row[0]) for row in cursor.fetchall()}
-
-
-_ALERT_FIELDS = (
-    "id",
-    "vehicle_id",
-    "type",
-    "severity",
-    "state",
-    "opened_at",
-    "last_seen_at",
-    "occurrences",
-    "last_log_id",
-    "cells",
-    "clean_streak",
-    "sequence",
-    "critical_at",
-    "acknowledged_at",
-    "acknowledged_by__username",
-)
 
 
 def alerts_evaluate(*, reports: Sequence[EvaluatedReport], now: datetime | None = None) -> int:
@@ -126,7 +114,8 @@ def alerts_evaluate(*, reports: Sequence[EvaluatedReport], now: datetime | None 
     vehicle_pks = sorted({report.vehicle_pk for report in reports})
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT v.id, v.vehicle_id, v.fleet_id, v.profile, w.evaluated_until FROM {_VEHICLE_TABLE} AS v "
+            "SELECT v.id, v.vehicle_id, v.fleet_id, v.profile, w.evaluated_until, w.soh_recent "
+            f"FROM {_VEHICLE_TABLE} AS v "
             f"LEFT JOIN {_WATERMARK_TABLE} AS w ON w.vehicle_id = v.id WHERE v.id = ANY(%s) "
             "ORDER BY v.id FOR NO KEY UPDATE OF v",
             [vehicle_pks],
@@ -135,32 +124,54 @@ def alerts_evaluate(*, reports: Sequence[EvaluatedReport], now: datetime | None 
         late = _late_log_ids(cursor, [str(report.log_id) for report in reports])
     vehicles = {row[0]: row[1:4] for row in found}
     watermarks: dict[int, datetime] = {row[0]: row[4] for row in found if row[4] is not None}
-    rows = list(
-        Alert.objects.select_for_update(of=("self",))
-        .filter(vehicle_id__in=vehicle_pks, state__in=UNRESOLVED_STATES)
-        .order_by("id")
-        .values(*_ALERT_FIELDS)
-    )
+    soh_recent: dict[int, list[Any]] = {row[0]: _json_list(row[5]) for row in found}
+    user_table = Alert._meta.get_field("acknowledged_by").related_model._meta.db_table  # type: ignore[union-attr]
+    with connection.cursor() as cursor:  # raw: the ORM's query building cost more than the query (bench_alert_cost)
+        cursor.execute(
+            "SELECT a.id, a.vehicle_id, a.type, a.severity, a.state, a.opened_at, a.last_seen_at, a.occurrences, "
+            "a.last_log_id, a.cells, a.clean_streak, a.sequence, a.critical_at, a.acknowledged_at, u.username "
+            f"FROM {_ALERT_TABLE} AS a LEFT JOIN {user_table} AS u ON u.id = a.acknowledged_by_id "
+            f"WHERE a.vehicle_id = ANY(%s) AND a.{UNRESOLVED_SQL} ORDER BY a.id FOR UPDATE OF a",
+            [vehicle_pks],
+        )
+        rows = cursor.fetchall()
     unresolved: dict[int, dict[str, rules.AlertState]] = defaultdict(dict)
     acknowledgement: dict[str, tuple[datetime | None, str | None]] = {}
-    for row in rows:
-        alert_id = str(row["id"])
-        unresolved[row["vehicle_id"]][row["type"]] = rules.AlertState(
+    for (
+        alert_id_value,
+        vehicle_pk,
+        alert_type,
+        severity,
+        state,
+        opened_at,
+        last_seen_at,
+        occurrences,
+        last_log_id,
+        cells,
+        clean_streak,
+        sequence,
+        critical_at,
+        acknowledged_at,
+        acknowledged_by,
+    ) in rows:
+        alert_id = str(alert_id_value)
+        unresolved[vehicle_pk][alert_type] = rules.AlertState(
             id=alert_id,
-            type=row["type"],
-            severity=row["severity"],
-            state=row["state"],
-            opened_at=row["opened_at"],
-            last_seen_at=row["last_seen_at"],
-            occurrences=row["occurrences"],
-            last_log_id=str(row["last_log_id"]),
-            cells=tuple(row["cells"]),
-            clean_streak=row["clean_streak"],
-            sequence=row["sequence"],
-            critical_at=row["critical_at"],
+            type=alert_type,
+            severity=severity,
+            state=state,
+            opened_at=opened_at,
+            last_seen_at=last_seen_at,
+            occurrences=occurrences,
+            last_log_id=str(last_log_id),
+            cells=tuple(cells or ()),
+            clean_streak=clean_streak,
+            sequence=sequence,
+            critical_at=critical_at,
         )
-        acknowledgement[alert_id] = (row["acknowledged_at"], row["acknowledged_by__username"])
+        acknowledgement[alert_id] = (acknowledged_at, acknowledged_by)
     observations: dict[int, list[rules.Observation]] = defaultdict(list)
+    by_log = {str(report.log_id): report for report in reports}
     for report in reports:
         findings = tuple(
             rules.Finding(code=str(d["code"]), value=float(d["value"]), cells=tuple(int(c) for c in d.get("cells", ())))
@@ -174,9 +185,17 @@ def alerts_evaluate(*, reports: Sequence[EvaluatedReport], now: datetime | None 
                 late=str(report.log_id) in late,
             )
         )
+    series_moves = _analytics_findings(
+        observations=observations,
+        by_log=by_log,
+        watermarks=watermarks,
+        soh_recent=soh_recent,
+        unresolved=unresolved,
+        profiles={pk: row[2] for pk, row in vehicles.items()},
+    )
     changed: dict[str, tuple[int, rules.AlertState]] = {}
     events: list[tuple[int, rules.AlertEvent]] = []
-    new_watermarks: list[tuple[int, datetime]] = []
+    new_watermarks: list[tuple[int, datetime, list[Any]]] = []
     for vehicle_pk in vehicle_pks:
         if vehicle_pk not in vehicles:
             continue
@@ -192,7 +211,7 @@ def alerts_evaluate(*, reports: Sequence[EvaluatedReport], now: datetime | None 
         changed.update({alert_id: (vehicle_pk, alert) for alert_id, alert in outcome.alerts.items()})
         events.extend((vehicle_pk, event) for event in outcome.events)
         if outcome.evaluated_until is not None and outcome.evaluated_until != watermarks.get(vehicle_pk):
-            new_watermarks.append((vehicle_pk, outcome.evaluated_until))
+            new_watermarks.append((vehicle_pk, outcome.evaluated_until, series_moves.get(vehicle_pk, [])))
     existing = {alert_id for by_type in unresolved.values() for alert_id in (a.id for a in by_type.values())}
     # Updates first: an alert this batch resolved must leave the unique index before the batch's next alert
     # of the same vehicle and type goes in (resolved by three clean reports, then reopened, in one batch).
@@ -281,52 +300,140 @@ def _alerts_insert(new: list[tuple[int, rules.AlertState]]) -> None:
 
 
 def _alerts_update(alerts: list[rules.AlertState]) -> None:
+    """One UPDATE ... FROM unnest(...) for every changed alert (Django's bulk_update builds a CASE per field and
+    row: it cost the worker more than the rest of the evaluation together, bench_alert_cost)."""
     if not alerts:
         return
-    objects = [
-        Alert(
-            id=uuid.UUID(alert.id),
-            severity=alert.severity,
-            state=alert.state,
-            last_seen_at=alert.last_seen_at,
-            occurrences=alert.occurrences,
-            last_log_id=uuid.UUID(alert.last_log_id),
-            cells=list(alert.cells),
-            clean_streak=alert.clean_streak,
-            sequence=alert.sequence,
-            critical_at=alert.critical_at,
-            resolved_at=alert.resolved_at,
-            resolution=alert.resolution,
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {_ALERT_TABLE} AS a SET severity = u.severity, state = u.state, last_seen_at = u.last_seen_at, "
+            "occurrences = u.occurrences, last_log_id = u.last_log_id, "
+            "cells = ARRAY(SELECT jsonb_array_elements_text(u.cells)::int), clean_streak = u.clean_streak, "
+            "sequence = u.sequence, critical_at = u.critical_at, resolved_at = u.resolved_at, "
+            "resolution = u.resolution FROM unnest(%s::uuid[], %s::text[], %s::text[], %s::timestamptz[], %s::int[], "
+            "%s::uuid[], %s::jsonb[], %s::int[], %s::int[], %s::timestamptz[], %s::timestamptz[], %s::text[]) "
+            "AS u(id, severity, state, last_seen_at, occurrences, last_log_id, cells, clean_streak, sequence, "
+            "critical_at, resolved_at, resolution) WHERE a.id = u.id",
+            [
+                [alert.id for alert in alerts],
+                [alert.severity for alert in alerts],
+                [alert.state for alert in alerts],
+                [alert.last_seen_at for alert in alerts],
+                [alert.occurrences for alert in alerts],
+                [alert.last_log_id for alert in alerts],
+                [json.dumps(list(alert.cells)) for alert in alerts],
+                [alert.clean_streak for alert in alerts],
+                [alert.sequence for alert in alerts],
+                [alert.critical_at for alert in alerts],
+                [alert.resolved_at for alert in alerts],
+                [alert.resolution for alert in alerts],
+            ],
         )
-        for alert in alerts
-    ]
-    fields = [
-        "severity",
-        "state",
-        "last_seen_at",
-        "occurrences",
-        "last_log_id",
-        "cells",
-        "clean_streak",
-        "sequence",
-        "critical_at",
-        "resolved_at",
-        "resolution",
-    ]
-    Alert.objects.bulk_update(objects, fields, batch_size=len(objects))  # one UPDATE
 
 
-def _watermarks_move(moves: list[tuple[int, datetime]]) -> None:
+def _watermarks_move(moves: list[tuple[int, datetime, list[Any]]]) -> None:
     if not moves:
         return
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {_WATERMARK_TABLE} (vehicle_id, evaluated_until) "
-            "SELECT * FROM unnest(%s::bigint[], %s::timestamptz[]) "
+            f"INSERT INTO {_WATERMARK_TABLE} (vehicle_id, evaluated_until, soh_recent) "
+            "SELECT * FROM unnest(%s::bigint[], %s::timestamptz[], %s::jsonb[]) "
             "ON CONFLICT (vehicle_id) DO UPDATE SET evaluated_until = "
-            f"GREATEST({_WATERMARK_TABLE}.evaluated_until, EXCLUDED.evaluated_until)",
-            [[pk for pk, _ in moves], [at for _, at in moves]],
+            f"GREATEST({_WATERMARK_TABLE}.evaluated_until, EXCLUDED.evaluated_until), soh_recent = CASE WHEN "
+            f"EXCLUDED.evaluated_until >= {_WATERMARK_TABLE}.evaluated_until THEN EXCLUDED.soh_recent "
+            f"ELSE {_WATERMARK_TABLE}.soh_recent END",
+            [
+                [pk for pk, _, _ in moves],
+                [at for _, at, _ in moves],
+                [json.dumps(series, separators=(",", ":")) for _, _, series in moves],
+            ],
         )
+
+
+def _json_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return list(json.loads(value) if isinstance(value, str) else value)
+
+
+def _analytics_findings(
+    *,
+    observations: dict[int, list[rules.Observation]],
+    by_log: dict[str, EvaluatedReport],
+    watermarks: dict[int, datetime],
+    soh_recent: dict[int, list[Any]],
+    unresolved: dict[int, dict[str, rules.AlertState]],
+    profiles: dict[int, str],
+) -> dict[int, list[Any]]:
+    """Judge `weak_cell` and `soh_jump` on each vehicle's newest new report (alerts.rules' docstring says how),
+    in place in `observations`; the vehicles' new SoH series, to store with their watermarks.
+
+    Cost: plain Python on data in hand for every vehicle (the weak-cell gate on the report's own cells, the
+    SoH series' range); one query for the vehicles whose gate passes and whose open weak_cell alert (if any)
+    shows other cells (their last WEAK_CELL_WINDOW logs' cell arrays); the jump detector only on a series that
+    could hold a step."""
+    series_moves: dict[int, list[Any]] = {}
+    newest: dict[int, int] = {}  # vehicle -> index of its newest new observation
+    window_wanted: dict[int, datetime] = {}
+    for vehicle_pk, items in observations.items():
+        items.sort(key=lambda item: item.timestamp)
+        mark = watermarks.get(vehicle_pk)
+        fresh = [i for i, item in enumerate(items) if not item.late and (mark is None or item.timestamp > mark)]
+        if not fresh or vehicle_pk not in profiles:
+            continue
+        series = list(soh_recent.get(vehicle_pk, []))
+        for i in fresh:
+            report = by_log[items[i].log_id]
+            series.append([round(report.timestamp.timestamp()), report.battery_soh])
+        series = series[-rules.SOH_JUMP_WINDOW :]
+        series_moves[vehicle_pk] = series
+        last = fresh[-1]
+        newest[vehicle_pk] = last
+        profile = profiles[vehicle_pk]
+        report = by_log[items[last].log_id]
+        extra: list[rules.Finding] = []
+        jump = rules.soh_jump_finding(series)
+        if jump is not None:
+            extra.append(jump)
+        gate = rules.weak_cell_in_log(report.cell_voltages, report.cell_temperatures, profile)
+        if gate is not None:
+            open_alert = unresolved.get(vehicle_pk, {}).get(rules.WEAK_CELL)
+            if open_alert is not None and tuple(open_alert.cells) == gate.cells:
+                extra.append(gate)  # the same cells as the open alert: kept without the window
+            else:
+                window_wanted[vehicle_pk] = report.timestamp
+        items[last] = replace(
+            items[last],
+            findings=(*items[last].findings, *extra),
+            assessed=(*rules.REPORT_TYPES, rules.WEAK_CELL, rules.SOH_JUMP),
+        )
+    if window_wanted:
+        windows = _cell_windows(window_wanted)
+        for vehicle_pk in window_wanted:
+            finding = rules.weak_cell_finding(windows.get(vehicle_pk, []), profiles[vehicle_pk])
+            if finding is not None:
+                item = observations[vehicle_pk][newest[vehicle_pk]]
+                observations[vehicle_pk][newest[vehicle_pk]] = replace(item, findings=(*item.findings, finding))
+    return series_moves
+
+
+def _cell_windows(until: dict[int, datetime]) -> dict[int, list[CellsSnapshot]]:
+    """Each vehicle's last rules.WEAK_CELL_WINDOW logs up to its time (the cell arrays), in one query."""
+    pks = list(until)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT v.pk, l.timestamp, l.cell_voltages, l.cell_temperatures "
+            "FROM unnest(%s::bigint[], %s::timestamptz[]) AS v(pk, until) CROSS JOIN LATERAL ("
+            f"SELECT timestamp, cell_voltages, cell_temperatures FROM {_LOG_TABLE} WHERE vehicle_id = v.pk "
+            "AND timestamp <= v.until AND cell_voltages IS NOT NULL ORDER BY timestamp DESC LIMIT %s) AS l",
+            [pks, [until[pk] for pk in pks], rules.WEAK_CELL_WINDOW],
+        )
+        windows: dict[int, list[CellsSnapshot]] = defaultdict(list)
+        for pk, at, voltages, temperatures in cursor.fetchall():
+            windows[pk].append(
+                CellsSnapshot(timestamp=at, voltages_v=tuple(voltages), temperatures_c=tuple(temperatures or ()))
+            )
+    return windows
 
 
 # --------------------------------------------------------------------------- the outbox

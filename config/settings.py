@@ -200,6 +200,9 @@ SWEEPER_INTERVAL_S = float(os.environ.get("SWEEPER_INTERVAL_S", "30"))
 # Alerts (API.md section 7): an alert resolves by itself after this many consecutive newer clean reports of
 # its vehicle; a critical alert left unacknowledged this long (seconds) sends alert.escalated once.
 ALERT_CLEAR_AFTER = int(os.environ.get("ALERT_CLEAR_AFTER", "3"))
+# Alert evaluation in the report worker's batch (on by default; off only to measure its cost:
+# benchmarks/bench_alert_cost.py). Off, reports are stored as usual and no alert changes.
+ALERTS_ENABLED = env_bool("ALERTS_ENABLED", True)
 ALERT_ESCALATE_AFTER = timedelta(seconds=float(os.environ.get("ALERT_ESCALATE_AFTER", "1800")))
 # Webhook URLs must be https and must not resolve to loopback, private or link-local addresses, unless this
 # is true (development and tests; DEBUG also allows http).

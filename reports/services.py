@@ -7,6 +7,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 
 from alerts.services import EvaluatedReport, alerts_evaluate
@@ -210,6 +211,9 @@ def _compute(*, ids: list[str], claimed: list[tuple[uuid.UUID, int]], key: int, 
                     timestamp=timestamp,
                     anomaly_details=report["anomaly_details"],
                     battery_soh=report["battery_soh"],
+                    cycle_count=cycle_count,
+                    cell_voltages=[cell.voltage for cell in snapshot.cells],
+                    cell_temperatures=[cell.temperature for cell in snapshot.cells],
                 )
             )
             reports.append(
@@ -256,7 +260,8 @@ def _compute(*, ids: list[str], claimed: list[tuple[uuid.UUID, int]], key: int, 
                 ],
             )
         vehicle_summaries_update(processed=[*map(uuid.UUID, done), *failed], completed=summaries)
-        alerts_evaluate(reports=evaluated)  # same transaction: an alert changes with the reports that show it
+        if settings.ALERTS_ENABLED:
+            alerts_evaluate(reports=evaluated)  # same transaction: an alert changes with the reports that show it
     return BatchOutcome(
         completed=tuple(uuid.UUID(log_id) for log_id in done),
         failed=failed,

@@ -102,6 +102,7 @@ __all__ = [
     "SeriesPoint",
     "SohPoint",
     "health_trend",
+    "soh_jumps",
 ]
 
 Method = Literal["calendar_cycle", "power_law"]
@@ -809,6 +810,57 @@ def health_trend(
         version=version,
     )
     return _with_forecast(trend, forecast)
+
+
+def soh_jumps(points: Sequence[SohPoint]) -> tuple[Jump, ...]:
+    """The jumps of a short recent series (alert evaluation: tens of logs), without fade, forecast or series.
+
+    The same tests as :func:`health_trend`'s detector (the windowed-median step statistic, the split that best
+    separates two levels, the gap between straight lines fitted on each side), but on the raw series rather
+    than on the residuals of the calendar + cycle fit: over a few tens of logs the fade is far below the
+    noise, and a global fit over so short a window absorbs a step into its fade term instead. ``sigma`` is the
+    robust spread of the first differences over ``sqrt(2)`` (a step moves one difference, not the MAD).
+    ``soh_before`` / ``soh_after`` are the two side lines at the step. ``()`` with fewer than
+    ``2 * JUMP_MIN_WINDOW`` points.
+    """
+    ordered = sorted(points, key=lambda p: p.timestamp)
+    n = len(ordered)
+    if n < 2 * JUMP_MIN_WINDOW:
+        return ()
+    origin = ordered[0].timestamp
+    days = (np.array([p.timestamp.timestamp() for p in ordered]) - origin.timestamp()) / _DAY_S
+    soh = np.array([p.soh for p in ordered], dtype=np.float64)
+    sigma = max(_robust_sigma(np.diff(soh)) / math.sqrt(2.0), _SIGMA_FLOOR)
+    candidates = _jump_candidates(soh, sigma)
+    # Each candidate is refined over the whole series, then the splits deduplicated: on a flat series two
+    # candidates (a window's edge and its middle) can sit on one step, and bounding each by the other would cut
+    # the other's side short of the logs that the split and the gap test need.
+    refined = sorted({_refine(soh, i, 0, n, sigma) for i in candidates})
+    kept: list[int] = []
+    for k, j in enumerate(refined):
+        lo = refined[k - 1] if k > 0 else 0
+        hi = refined[k + 1] if k + 1 < len(refined) else n
+        if _gap_confirms(soh, days, j, lo, hi, sigma) and (not kept or j - kept[-1] >= JUMP_MIN_WINDOW):
+            kept.append(j)
+    jumps = []
+    for k, j in enumerate(kept):
+        lo = kept[k - 1] if k > 0 else 0
+        hi = kept[k + 1] if k + 1 < len(kept) else n
+        at = (days[j - 1] + days[j]) / 2
+        left = slice(max(lo, j - JUMP_GAP_WINDOW), j)
+        right = slice(j, min(hi, j + JUMP_GAP_WINDOW))
+        before, _ = _line_at(days[left], soh[left], sigma, at)
+        after, _ = _line_at(days[right], soh[right], sigma, at)
+        jumps.append(
+            Jump(
+                log_id=ordered[j].log_id,
+                timestamp=ordered[j].timestamp,
+                soh_before=_round2(before),
+                soh_after=_round2(after),
+                delta=_round2(_round2(after) - _round2(before)),
+            )
+        )
+    return tuple(jumps)
 
 
 def _with_forecast(trend: HealthTrend, forecast: Forecast) -> HealthTrend:

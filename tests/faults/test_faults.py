@@ -23,18 +23,19 @@ import textwrap
 import time
 import warnings
 from collections import Counter
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 
 from reports.tasks import MAX_ATTEMPTS
-from simulator.generator import fleet_logs
+from simulator.generator import fleet_logs, format_timestamp
 from tests.support.bounds import BROKER_RECONNECT_MAX_S, RECOVERY_BOUND_S, WORKER_CRASH_RECOVERY_S
 from tests.support.checker import Card, verify
-from tests.support.infra import REPO_ROOT, pid_alive
+from tests.support.infra import REPO_ROOT, manage, pid_alive
 from tests.support.ledger import Ledger, Prober
+from tests.support.receiver import WebhookReceiver
 from tests.support.stack import API_FLEET, Stack, StackSettings
 from tests.support.waiting import wait_until
 
@@ -670,3 +671,206 @@ def test_web_worker_killed_between_commit_and_publish(stack: Stack, card: Card) 
     if stack.sweeper_requeued() < 1:
         card.problem(f"{len(committed)} log(s) committed while Redis hung, yet the sweeper re-enqueued none")
     finish(stack, card, resend)
+
+
+# --------------------------------------------------------------------------- 2c. alerts and their outbox under a kill
+
+ALERT_VEHICLES = 240
+ALERT_TYPES_SEEN = {"overheating": ALERT_VEHICLES, "low_soh": ALERT_VEHICLES // 2}
+OUTBOX = "alerts_webhookdelivery"
+ALERT_PHASES = (  # (minute, hottest cell °C or None, SoH % of the even vehicles or None, kill mid-batch)
+    (1, 50.0, 75.0, True),  # opens an overheating alert per vehicle and a low_soh one per even vehicle
+    (2, 61.0, 65.0, True),  # both rise to critical: alert.updated
+    (3, None, None, False),  # clean
+    (4, None, None, False),  # clean
+    (5, None, None, True),  # the third clean report: every alert resolves by itself
+)
+
+
+def alert_phase_logs(prefix: str, start: datetime, minute: int, hot: float | None, low: float | None) -> list[dict]:
+    """One log per vehicle at start + `minute`: 8 cells at 4.0 V and 30 °C, cell 2 at `hot`, SoH 90 % (the
+    odd vehicles) or `low`. One log per vehicle per phase, each phase settled before the next: no log is ever
+    late, so every anomalous report must count exactly once."""
+    logs = []
+    for n in range(ALERT_VEHICLES):
+        cells = [{"id": i, "voltage": 4.0, "temperature": 30.0} for i in range(8)]
+        if hot is not None:
+            cells[2]["temperature"] = hot
+        soh = low if low is not None and n % 2 == 0 else 90.0
+        logs.append(
+            {
+                "vehicle_id": f"{prefix}-{n:03d}",
+                "timestamp": format_timestamp(start + timedelta(minutes=minute)),
+                "cells": cells,
+                "cycle_count": 100 + minute,
+                "nominal_capacity_kwh": 100.0,
+                "current_capacity_kwh": soh,
+            }
+        )
+    return logs
+
+
+def _query(stack: Stack, sql: str) -> list[tuple]:
+    with stack.connect() as conn, conn.cursor() as cursor:
+        cursor.execute(sql)
+        return cursor.fetchall()
+
+
+def deliveries_pending(stack: Stack) -> int:
+    return int(_query(stack, f"SELECT count(*) FROM {OUTBOX} WHERE status = 'pending'")[0][0])
+
+
+def beat_deliveries(stack: Stack) -> None:
+    """What Celery beat does every ALERTS_BEAT_INTERVAL_S (the stack runs no beat): publish the due deliveries
+    (a delivery task lost with a killed worker's prefetch would otherwise wait for the broker's visibility
+    timeout)."""
+    manage(stack.env, "shell", "-c", "from alerts.tasks import deliver_due_webhooks; deliver_due_webhooks()")
+
+
+def kill_mid_outbox(stack: Stack, ledger: Ledger) -> dict[str, int]:
+    """Post the ledger's logs with the outbox held until both pool processes block on their batch's outbox
+    INSERT (reports, summaries and alert changes written, not committed); kill -9 the whole worker there,
+    release, start a new worker. What the kill caught."""
+    seen = stack.blocked_pids(OUTBOX)
+    found: set[int] = set()
+
+    def caught() -> bool:
+        nonlocal found
+        found = stack.blocked_pids(OUTBOX) - seen
+        return len(found) >= CONCURRENCY
+
+    with stack.table_held(OUTBOX):
+        ledger.burst(ALERT_VEHICLES, threads=4)
+        wait_until(caught, 60, 0.05, f"{CONCURRENCY} batches blocked on their outbox INSERT")
+        at_kill = stack.checker.rows()
+        stack.kill_worker()
+    stack.start_worker()
+    return {
+        "batches_caught": len(found),
+        "claimed_at_kill": sum(1 for row in at_kill.values() if row.status == "processing"),
+    }
+
+
+def deliver_all(stack: Stack, *, since: float, what: str) -> None:
+    """Wait until no delivery is pending; after 10 s, run the beat's task every half second."""
+
+    def delivered() -> bool:
+        if deliveries_pending(stack) == 0:
+            return True
+        if time.monotonic() - since > 10:
+            beat_deliveries(stack)
+        return False
+
+    wait_until(delivered, 120, 0.5, f"{what}: every delivery sent")
+
+
+@pytest.mark.redis_only
+@pytest.mark.stack_settings(extra_env=(("WEBHOOK_ALLOW_PRIVATE", "true"),))
+def test_kill_whole_worker_mid_batch_every_alert_change_and_delivery_exactly_once(stack: Stack, card: Card) -> None:
+    """240 vehicles, 5 phases of one log each (open, rise to critical, clean, clean, resolve). In phases 1, 2
+    and 5 the outbox table is held, so each pool process blocks on its batch's outbox INSERT, after its
+    reports, summaries and alert changes, before its commit; then kill -9 of the whole worker, a new one
+    started. Afterwards every alert change happened exactly once: one alert per (vehicle, type), never a
+    second; the occurrences of each type equal the reports that show it (no change lost or doubled);
+    sequence 3 and 3 deliveries (opened, updated, resolved) per alert, all delivered to a real receiver
+    on loopback that verifies every signature with standardwebhooks, in sequence order per alert; duplicates
+    by webhook-id counted."""
+    receiver = WebhookReceiver()
+    try:
+        headers = {"Authorization": f"Bearer {stack.token()}"}
+        answer = httpx.post(
+            f"{stack.url}/api/v1/webhooks",
+            json={"url": receiver.url, "events": list(("alert.opened", "alert.updated", "alert.resolved"))},
+            headers=headers,
+            timeout=10,
+        )
+        assert answer.status_code == 201, answer.text
+        receiver.secret = answer.json()["secret"]
+        start = (datetime.now(UTC) - timedelta(hours=1)).replace(microsecond=0)
+        kills: list[dict] = []
+        ledger: Ledger | None = None
+        for minute, hot, low, kill in ALERT_PHASES:
+            ledger = stack.ledger(alert_phase_logs("EV-ALRT", start, minute, hot, low))
+            if kill:
+                kills.append({"phase": minute, **kill_mid_outbox(stack, ledger)})
+            else:
+                ledger.burst(ALERT_VEHICLES, threads=4)
+            settled_from = time.monotonic()
+            verify(
+                card,
+                ledger,
+                stack.checker,
+                recovery_since=settled_from,
+                recovery_bound_s=RECOVERY_BOUND_S,
+                max_attempts=2,
+            )
+            deliver_all(stack, since=settled_from, what=f"phase {minute}")
+        assert ledger is not None
+
+        alerts = _query(
+            stack,
+            "SELECT a.type, count(*), count(DISTINCT a.vehicle_id), sum(a.occurrences), "
+            "count(*) FILTER (WHERE a.state = 'resolved' AND a.resolution = 'auto'), "
+            "count(*) FILTER (WHERE a.sequence = 3 AND a.severity = 'critical') FROM alerts_alert AS a GROUP BY a.type",
+        )
+        by_type = {row[0]: row[1:] for row in alerts}
+        shown = dict(
+            _query(
+                stack,
+                "SELECT d->>'code', count(*) FROM reports_batteryreport AS r, "
+                "jsonb_array_elements(r.anomaly_details) AS d GROUP BY 1",
+            )
+        )
+        per_alert = _query(
+            stack,
+            f"SELECT a.id, array_agg(d.sequence ORDER BY d.sequence), array_agg(d.event ORDER BY d.sequence), "
+            f"bool_and(d.status = 'delivered') FROM alerts_alert AS a LEFT JOIN {OUTBOX} AS d ON d.alert_id = a.id "
+            "GROUP BY a.id",
+        )
+        delivery_ids = {f"msg_{row[0]}" for row in _query(stack, f"SELECT id FROM {OUTBOX}")}
+        card.add(
+            kills=kills,
+            alerts_by_type={
+                t: dict(zip(("alerts", "vehicles", "occurrences", "auto_resolved", "seq3_critical"), v, strict=True))
+                for t, v in by_type.items()
+            },
+            reports_showing=shown,
+            deliveries=len(delivery_ids),
+            **receiver.summary(),
+        )
+        if set(by_type) != set(ALERT_TYPES_SEEN):
+            card.problem(f"alert types {sorted(by_type)}, expected {sorted(ALERT_TYPES_SEEN)}")
+        for alert_type, vehicles in ALERT_TYPES_SEEN.items():
+            count, distinct, occurrences, auto, seq3 = by_type.get(alert_type, (0, 0, 0, 0, 0))
+            if count != vehicles or distinct != vehicles:
+                card.problem(
+                    f"{alert_type}: {count} alert(s) on {distinct} vehicle(s), expected one on each of {vehicles}"
+                )
+            if occurrences != shown.get(alert_type) or occurrences != 2 * vehicles:
+                card.problem(f"{alert_type}: occurrences {occurrences}, reports showing it {shown.get(alert_type)}")
+            if auto != vehicles or seq3 != vehicles:
+                card.problem(
+                    f"{alert_type}: {auto} resolved by themselves, {seq3} critical at sequence 3 of {vehicles}"
+                )
+        expected_events = ["alert.opened", "alert.updated", "alert.resolved"]
+        for alert_id, sequences, events, all_delivered in per_alert:
+            if sequences != [1, 2, 3] or events != expected_events or not all_delivered:
+                card.problem(
+                    f"alert {alert_id}: deliveries {list(zip(sequences, events, strict=True))}, "
+                    f"all delivered: {all_delivered}"
+                )
+        if len(kills) != 3 or any(k["batches_caught"] < CONCURRENCY for k in kills):
+            card.problem(f"the kills did not all land inside batches: {kills}")
+        if receiver.rejected:
+            card.problem(f"{len(receiver.rejected)} request(s) failed signature verification: {receiver.rejected[:2]}")
+        missing = delivery_ids - receiver.message_ids()
+        if missing:
+            card.problem(f"{len(missing)} delivery(ies) never arrived, e.g. {sorted(missing)[:3]}")
+        if receiver.out_of_order():
+            card.problem(f"out of sequence order: {receiver.out_of_order()[:3]}")
+        if receiver.duplicates() > len(delivery_ids) // 100:
+            card.problem(f"{receiver.duplicates()} duplicate(s) by webhook-id: more than 1 % of the deliveries")
+        print(f"\nalerts under kill -9 mid-batch: {receiver.summary()}")
+        finish(stack, card, ledger)
+    finally:
+        receiver.close()

@@ -4,17 +4,14 @@ in (`now`), never slept."""
 
 import json
 import threading
-import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 from django.db import connection
 from django.utils import timezone
-from standardwebhooks import Webhook as StandardWebhook
 
 from alerts import services
 from alerts.models import Alert, AlertWatermark, DeliveryAttempt, Webhook, WebhookDelivery
@@ -29,6 +26,7 @@ from alerts.services import (
 from reports.selectors import fleet_summary
 from reports.services import battery_reports_generate
 from reports.tasks import MAX_ATTEMPTS
+from tests.support.receiver import WebhookReceiver as Receiver
 from vehicles.models import DiagnosticLog
 
 T0 = datetime(2025, 10, 4, 10, 0, tzinfo=UTC)
@@ -138,6 +136,98 @@ def test_the_alert_types_are_followed_separately(post):
     assert by_type["voltage_imbalance"].cells == [0, 3]
 
 
+# --------------------------------------------------------------------------- the analytics types
+
+
+def weak_log(vehicle_id: str, minute: int, *, low_mv: float = 50.0, soh: float = 90.0) -> dict:
+    """A log whose cell 1 sits `low_mv` below the other three (0 for a healthy pack)."""
+    item = log(vehicle_id, minute, soh=soh)
+    item["cells"][1]["voltage"] = round(4.0 - low_mv / 1000, 3)
+    return item
+
+
+def test_a_weak_cell_opens_once_five_logs_confirm_it_and_clears_after_three_clean_ones(post):
+    for minute in range(1, 5):
+        run_batch(post(weak_log("EV-W1", minute)))
+    assert Alert.objects.count() == 0  # 4 logs: too few to confirm (one odd reading never opens an alert)
+    fifth = post(weak_log("EV-W1", 5))
+    run_batch(fifth)
+    (alert,) = unresolved("EV-W1")
+    assert (alert.type, alert.severity, alert.cells, alert.occurrences) == ("weak_cell", "warning", [1], 1)
+    assert alert.last_log_id == fifth[0]
+    run_batch(post(weak_log("EV-W1", 6, low_mv=120.0)))  # worse: 120 mV, critical on nmc
+    alert.refresh_from_db()
+    assert (alert.occurrences, alert.severity) == (2, "critical")
+    for minute in (7, 8):
+        run_batch(post(weak_log("EV-W1", minute, low_mv=0.0)))
+    alert.refresh_from_db()
+    assert (alert.state, alert.clean_streak, alert.severity) == ("open", 2, "critical")  # never falls by itself
+    run_batch(post(weak_log("EV-W1", 9, low_mv=0.0)))
+    alert.refresh_from_db()
+    assert (alert.state, alert.resolution) == ("resolved", "auto")
+
+
+def test_a_weak_cell_follows_the_vehicles_profile(post):
+    from vehicles.models import Vehicle
+
+    for vehicle_id in ("EV-NMC", "EV-LFP"):
+        post(weak_log(vehicle_id, 0, low_mv=30.0))
+    Vehicle.objects.filter(vehicle_id="EV-LFP").update(profile="lfp")
+    # 30 mV low: under nmc's 40 mV alert deviation, over lfp's 25 mV; one batch: its newest log is judged
+    run_batch(post(*(weak_log(v, m, low_mv=30.0) for v in ("EV-NMC", "EV-LFP") for m in range(1, 5))))
+    assert unresolved("EV-NMC") == []
+    (alert,) = unresolved("EV-LFP")
+    assert (alert.type, alert.cells, alert.severity) == ("weak_cell", [1], "warning")
+
+
+def test_a_late_weak_cell_log_opens_nothing(post):
+    for minute in range(10, 15):
+        run_batch(post(weak_log("EV-W1", minute, low_mv=0.0)))
+    run_batch(post(*(weak_log("EV-W1", minute) for minute in range(1, 6))))  # older than the newest evaluated
+    assert Alert.objects.count() == 0
+
+
+def test_a_soh_drop_opens_a_critical_soh_jump_that_resolves_once_the_step_leaves_the_window(post):
+    from alerts.rules import SOH_JUMP_WINDOW
+
+    soh = [90.0] * 20 + [83.0] * 8  # a 7-point drop, 8 reports after it: detectable
+    for minute, value in enumerate(soh):
+        run_batch(post(log("EV-J1", minute, soh=value)))
+    (alert,) = unresolved("EV-J1")
+    assert (alert.type, alert.severity, alert.occurrences, alert.cells) == ("soh_jump", "critical", 1, [])
+    assert AlertWatermark.objects.get(vehicle=alert.vehicle).soh_recent[-1][1] == 83.0
+    minute = len(soh)
+    while unresolved("EV-J1") and minute < 200:
+        run_batch(post(log("EV-J1", minute, soh=83.0)))
+        minute += 1
+    alert.refresh_from_db()
+    assert (alert.state, alert.resolution) == ("resolved", "auto")
+    # seen while 8 reports or more preceded the step in the window, then 3 clean reports
+    assert alert.occurrences == SOH_JUMP_WINDOW - 16 + 1
+    assert minute == len(soh) + alert.occurrences - 1 + 3
+
+
+def test_the_same_drop_is_a_warning_on_lfp(post):
+    from vehicles.models import Vehicle
+
+    post(log("EV-J2", 0))
+    Vehicle.objects.filter(vehicle_id="EV-J2").update(profile="lfp")
+    soh = [90.0] * 20 + [83.0] * 8
+    run_batch(post(*(log("EV-J2", minute, soh=value) for minute, value in enumerate(soh, start=1))))
+    (alert,) = unresolved("EV-J2")
+    assert (alert.type, alert.severity) == ("soh_jump", "warning")  # lfp: critical from an 8-point drop
+
+
+def test_alerts_enabled_off_stores_reports_and_changes_no_alert(post, settings):
+    from reports.models import BatteryReport
+
+    settings.ALERTS_ENABLED = False
+    ids = post(log("EV-A1", 1, hot=61.0, soh=60.0))
+    run_batch(ids)
+    assert BatteryReport.objects.filter(log_id__in=ids).count() == 1
+    assert (Alert.objects.count(), AlertWatermark.objects.count()) == (0, 0)
+
+
 def test_after_a_manual_resolve_the_next_anomaly_opens_a_new_alert(post, fleet):
     run_batch(post(log("EV-A1", 1, hot=50.0)))
     first = Alert.objects.get()
@@ -166,7 +256,7 @@ def test_the_database_refuses_a_second_unresolved_alert(post):
 
 def test_evaluation_costs_a_constant_number_of_statements(post, django_assert_max_num_queries):
     small = post(*(log(f"EV-S{n}", 1, hot=50.0) for n in range(2)))
-    with django_assert_max_num_queries(19):
+    with django_assert_max_num_queries(20):
         run_batch(small)
     large = post(
         *(log(f"EV-L{n}", minute, hot=50.0 if minute % 2 else None) for n in range(15) for minute in (1, 2, 3))
@@ -178,7 +268,7 @@ def test_evaluation_costs_a_constant_number_of_statements(post, django_assert_ma
         events=["alert.opened", "alert.updated", "alert.resolved"],
         secret="whsec_" + "A" * 44,
     )
-    with django_assert_max_num_queries(19):
+    with django_assert_max_num_queries(20):
         run_batch(large)
     assert Alert.objects.filter(state="resolved").count() == 2
     assert Alert.objects.filter(vehicle__vehicle_id__startswith="EV-L").count() == 15
@@ -210,7 +300,9 @@ def test_concurrent_batches_for_the_same_vehicles_never_duplicate_an_alert(fleet
         thread.join(60)
     assert errors == []
     rows = list(Alert.objects.values_list("vehicle__vehicle_id", "type", "state"))
-    assert sorted(rows) == sorted((v, t, "open") for v in vehicles for t in ("overheating", "low_soh"))
+    # cell 2 runs 20 °C and more above the pack in every log: a weak cell as soon as 5 logs are in its window
+    expected = ("overheating", "low_soh", "weak_cell")
+    assert sorted(rows) == sorted((v, t, "open") for v in vehicles for t in expected)
     for alert in Alert.objects.all():
         # batches that committed after a newer one were late for it: 1 to 20 occurrences, never a duplicate
         assert 1 <= alert.occurrences <= 20
@@ -292,45 +384,6 @@ def test_an_inactive_webhook_gets_no_deliveries(post, hook):
 
 
 # --------------------------------------------------------------------------- a real receiver
-
-
-class Receiver:
-    """A threaded HTTP server on loopback that verifies every request's signature with standardwebhooks and
-    answers with the next status code of `answers` (then 204)."""
-
-    def __init__(self) -> None:
-        self.answers: list[int] = []
-        self.delay_s = 0.0
-        self.received: list[dict[str, Any]] = []
-        self.rejected: list[str] = []
-        self.secret = ""
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["content-length"]))
-                try:
-                    payload = StandardWebhook(receiver.secret).verify(body, dict(self.headers))
-                    receiver.received.append({"id": self.headers["webhook-id"], **payload})
-                except Exception as exc:
-                    receiver.rejected.append(repr(exc))
-                code = receiver.answers.pop(0) if receiver.answers else 204
-                time.sleep(receiver.delay_s)
-                self.send_response(code)
-                self.send_header("content-length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture
@@ -419,7 +472,8 @@ def test_a_webhook_failing_for_24_hours_is_set_inactive(post, receiver):
     now = timezone.now()
     for hour in range(0, 25, 6):
         if hour:
-            run_batch(post(log("EV-A1", 1 + hour, hot={12: 61.0, 24: 50.0}.get(hour))))  # 12 h: critical, an update
+            # 12 h: critical, an update (cell 2 hot in 2 of the 5 logs: no weak_cell alert joins in)
+            run_batch(post(log("EV-A1", 1 + hour, hot={12: 61.0}.get(hour))))
         assert send_due(now + timedelta(hours=hour)) == ["pending" if hour < 24 else "failed"]
         webhook.refresh_from_db()
         assert (webhook.failing_since, webhook.active) == (now, hour < 24)
@@ -463,6 +517,85 @@ def test_the_periodic_task_publishes_due_deliveries(post, receiver):
     assert deliver_due_webhooks.apply().get() == 1  # eager here: the delivery task runs in-process
     assert [r["type"] for r in server.received] == ["alert.opened"]
     assert deliver_due_webhooks.apply().get() == 0
+
+
+OUTAGE = timedelta(minutes=10)
+BEAT = timedelta(seconds=15)  # settings.ALERTS_BEAT_INTERVAL_S: how often beat sends the due deliveries
+
+
+def test_a_receiver_down_for_10_minutes_gets_every_event_afterwards_once_and_in_order(post, receiver, fleet):
+    """The receiver's socket is closed (connection refused) for 10 minutes of a controlled clock while alerts
+    open, rise, are acknowledged, resolve and open again; beat (send_due) runs every 15 s of that clock. Then
+    it listens again: every event arrives, once per webhook-id, in sequence order per alert."""
+    server, webhook = receiver
+    hot = [f"EV-O{n}" for n in range(4)]
+
+    def beat_until(end: datetime, during: dict[int, Any]) -> None:
+        nonlocal clock
+        tick = 0
+        while clock < end:
+            if tick in during:
+                during[tick]()
+            send_due(clock)
+            clock += BEAT
+            tick += 1
+
+    run_batch(post(*(log(v, 1, hot=50.0, soh=75.0 if n % 2 else 90.0) for n, v in enumerate(hot))))
+    clock = timezone.now()  # from here on the test's clock, ahead of the real one (which stamps new deliveries)
+    assert send_due(clock) == ["delivered"] * 6  # 4 overheating, 2 low_soh: opened while the receiver is up
+    before = len(server.received)
+
+    server.stop()
+    down_at = clock
+    fleet_alerts = lambda vehicle_ids: Alert.objects.filter(vehicle__vehicle_id__in=vehicle_ids)  # noqa: E731
+    script = {
+        4: lambda: run_batch(post(*(log(v, 2, hot=61.0, soh=65.0) for v in hot))),  # all critical: updated
+        10: lambda: [
+            alert_acknowledge(fleet_id=fleet.id, alert_id=a.id, user=None, now=clock)
+            for a in fleet_alerts(hot[:2]).filter(type="overheating")
+        ],
+        20: lambda: run_batch(post(*(log(v, 3) for v in hot))),
+        21: lambda: run_batch(post(*(log(v, 4) for v in hot))),
+        22: lambda: run_batch(post(*(log(v, 5) for v in hot))),  # the third clean report: all resolved
+        30: lambda: run_batch(post(*(log(v, 6, hot=52.0) for v in ("EV-P0", "EV-P1")))),  # new vehicles' alerts
+    }
+    beat_until(down_at + OUTAGE, script)
+    assert len(server.received) == before  # nothing got through while it was down
+    refused = DeliveryAttempt.objects.filter(attempted_at__gt=down_at, attempted_at__lt=down_at + OUTAGE)
+    assert refused.exists()
+    assert not refused.exclude(status_code__isnull=True).exists()  # connection refused: no status code
+
+    server.start()
+    back_at = clock
+    while WebhookDelivery.objects.filter(status="pending").exists() and clock < back_at + timedelta(hours=2):
+        send_due(clock)
+        clock += BEAT
+    drained_after = clock - back_at
+
+    deliveries = list(WebhookDelivery.objects.filter(webhook=webhook))
+    assert {d.status for d in deliveries} == {"delivered"}
+    assert server.rejected == []  # every signature verified with standardwebhooks
+    assert server.message_ids() == {f"msg_{d.id}" for d in deliveries}  # every event arrived
+    assert server.out_of_order() == []  # in sequence order per alert
+    arrived: dict[str, list[int]] = {}
+    for item in server.received:
+        arrived.setdefault(item["data"]["alert"]["id"], []).append(item["data"]["sequence"])
+    for alert in Alert.objects.all():
+        assert sorted(set(arrived[str(alert.id)])) == list(range(1, alert.sequence + 1))
+    events = sorted(item["type"] for item in server.received[before:])
+    # during the outage: 4 overheating and 2 low_soh alerts rise to critical, 2 low_soh alerts open (65 %),
+    # 2 are acknowledged, all 8 resolve, and 2 other vehicles' overheating alerts open
+    assert events.count("alert.updated") == 6
+    assert events.count("alert.acknowledged") == 2
+    assert events.count("alert.resolved") == 8
+    assert events.count("alert.opened") == 4
+    duplicates = server.duplicates()
+    print(
+        f"\nreceiver down {OUTAGE}: {len(deliveries)} deliveries, {len(server.received)} requests, "
+        f"{duplicates} duplicate(s) by webhook-id, all delivered {drained_after} after it came back"
+    )
+    assert duplicates == 0  # the sender never got a 2xx it did not count: nothing to repeat
+    assert drained_after <= timedelta(minutes=30)  # the backoff's next attempts after 10 min of refusals
 
 
 # --------------------------------------------------------------------------- escalation and the summary

@@ -15,7 +15,8 @@ Public API (import from the submodules):
     ``worker_started_at``. Faults and probes: ``start_worker()``, ``kill_worker()``, ``stop_worker()``,
     ``restart_worker(kill=)``, ``assert_alive()``, ``log_tail()``, ``worker_children()``,
     ``signal_web_workers()``, ``reports_held()``
-    (tasks block mid-task), ``blocked_pids()``, ``queue_length()``, ``sweeper_requeued()``,
+    (tasks block mid-task), ``table_held(table)`` (any table: writers block mid-transaction),
+    ``blocked_pids(table=)``, ``queue_length()``, ``sweeper_requeued()``,
     ``worker_log()``, ``tails()``, ``cpu_seconds()``. HTTP and database: ``token()``,
     ``ledger(logs, **kw)``, ``checker``, ``connect()``. ``StackSettings`` holds what varies (sweeper
     threshold and loop, worker concurrency, web workers, throttle rate, extra env). ``BROKERS``.
@@ -44,6 +45,13 @@ Public API (import from the submodules):
     recovery_bound_s=, max_attempts=1, allow_failed=False)``: the pass rule (every accepted log
     ``completed`` with exactly one report, attempts within ``max_attempts``, no duplicate, no 5xx but
     the documented 503, ...), findings on ``Card`` (``add``, ``problem``, ``format``).
+
+``tests.support.receiver``
+    ``WebhookReceiver(secret="")``: a webhook receiver on loopback (``url``) that verifies every signature
+    with ``standardwebhooks`` and records every arrival (``arrivals``, ``received``, ``rejected``); ``stop()``
+    refuses connections (down), ``start()`` listens again on the same port; ``answers``/``delay_s`` shape its
+    replies; ``duplicates()`` (by ``webhook-id``), ``out_of_order()`` (per alert, by ``sequence``),
+    ``summary()``.
 
 ``tests.support.waiting``
     ``wait_until(predicate, timeout, interval, what)`` (seconds it took, TimeoutError after) and

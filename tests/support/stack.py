@@ -325,17 +325,25 @@ class Stack:
     def reports_held(self) -> Iterator[None]:
         """Hold a SHARE lock on the report table: every task blocks on its report INSERT, mid-task,
         after it counted its attempt and marked the log processing. Released on exit."""
+        with self.table_held("reports_batteryreport"):
+            yield
+
+    @contextmanager
+    def table_held(self, table: str) -> Iterator[None]:
+        """Hold a SHARE lock on `table`: every writer of it blocks on its INSERT/UPDATE, inside its transaction
+        (e.g. alerts_webhookdelivery: a report batch blocks on its outbox INSERT, after its reports, summaries
+        and alert changes, before its commit). Released on exit."""
         conn = self.connect()
         try:
             with conn.cursor() as cursor:
-                cursor.execute("LOCK TABLE reports_batteryreport IN SHARE MODE")
+                cursor.execute(f"LOCK TABLE {table} IN SHARE MODE")
             yield
         finally:
             conn.rollback()
             conn.close()
 
-    def blocked_pids(self) -> set[int]:
-        """Backends of tasks waiting on the held report table (tasks caught mid-flight).
+    def blocked_pids(self, table: str = "reports_batteryreport") -> set[int]:
+        """Backends of tasks waiting on the held `table` with an INSERT into it (tasks caught mid-flight).
 
         A killed task's backend keeps waiting until the lock goes (it cannot tell its client is gone),
         so callers compare with the pids they saw before."""
@@ -344,7 +352,8 @@ class Stack:
             with conn.cursor() as cursor:
                 cursor.execute(
                     "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-                    "AND wait_event_type = 'Lock' AND query ILIKE 'INSERT INTO reports_batteryreport%%'"
+                    "AND wait_event_type = 'Lock' AND query ILIKE %s",
+                    [f"INSERT INTO {table}%"],
                 )
                 return {int(row[0]) for row in cursor.fetchall()}
         finally:

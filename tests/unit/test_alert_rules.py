@@ -48,13 +48,32 @@ def run(observations, unresolved=None, evaluated_until=None, clear_after=3, prof
         pytest.param("low_soh", 70.0, "warning", id="70.00pct-is-not-critical"),
         pytest.param("low_soh", 69.99, "critical", id="69.99pct-is-critical"),
         pytest.param("low_soh", 79.99, "warning", id="just-low"),
-        pytest.param("voltage_imbalance", 5000.0, "warning", id="imbalance-is-always-warning"),
-        pytest.param("weak_cell", 1.0, "warning", id="an-unknown-type-is-warning"),
+        pytest.param("no_such_type", 1e9, "warning", id="an-unknown-type-is-warning"),
     ],
 )
 def test_severity_boundaries(code, value, severity):
     assert rules.severity_for(code, value, "nmc") == severity
     assert rules.severity_for(code, value, "lfp") == severity
+
+
+@pytest.mark.parametrize(
+    ("code", "value", "nmc", "lfp"),
+    [
+        pytest.param("voltage_imbalance", 90.0, "warning", "warning", id="imbalance-90mV"),
+        pytest.param("voltage_imbalance", 90.001, "warning", "critical", id="imbalance-just-over-90mV"),
+        pytest.param("voltage_imbalance", 150.0, "warning", "critical", id="imbalance-150mV"),
+        pytest.param("voltage_imbalance", 150.001, "critical", "critical", id="imbalance-just-over-150mV"),
+        pytest.param("weak_cell", 59.99, "warning", "warning", id="weak-cell-59.99mV"),
+        pytest.param("weak_cell", 60.0, "warning", "critical", id="weak-cell-60mV"),
+        pytest.param("weak_cell", 100.0, "critical", "critical", id="weak-cell-100mV"),
+        pytest.param("soh_jump", -4.99, "warning", "warning", id="drop-4.99"),
+        pytest.param("soh_jump", -5.0, "critical", "warning", id="drop-5"),
+        pytest.param("soh_jump", -8.0, "critical", "critical", id="drop-8"),
+        pytest.param("soh_jump", 12.0, "warning", "warning", id="a-rise-is-a-warning"),
+    ],
+)
+def test_severity_follows_the_vehicles_profile(code, value, nmc, lfp):
+    assert (rules.severity_for(code, value, "nmc"), rules.severity_for(code, value, "lfp")) == (nmc, lfp)
 
 
 def test_an_unknown_profile_takes_the_default_thresholds():
@@ -236,3 +255,87 @@ def test_only_a_material_change_is_announced_as_an_update():
     assert [(e.event, e.alert.severity, e.alert.occurrences) for e in hotter.events] == [
         ("alert.updated", "critical", 6)
     ]
+
+
+# --------------------------------------------------------------------------- the analytics findings
+
+
+def cells_log(minute: int, voltages: list[float], temperatures: list[float] | None = None):  # type: ignore[no-untyped-def]
+    from analytics.domain.cells import CellsSnapshot
+
+    return CellsSnapshot(T0 + timedelta(minutes=minute), tuple(voltages), tuple(temperatures or [30.0] * len(voltages)))
+
+
+@pytest.mark.parametrize(
+    ("low_mv", "profile", "found"),
+    [
+        pytest.param(39.99, "nmc", False, id="nmc-39.99mV"),
+        pytest.param(40.0, "nmc", True, id="nmc-40mV"),
+        pytest.param(24.99, "lfp", False, id="lfp-24.99mV"),
+        pytest.param(25.0, "lfp", True, id="lfp-25mV"),
+    ],
+)
+def test_the_weak_cell_gate_takes_the_section_6_alert_deviation_of_the_profile(low_mv, profile, found):
+    voltages = [3.3, 3.3 - low_mv / 1000, 3.3, 3.3, 3.3]
+    finding = rules.weak_cell_in_log(voltages, [30.0] * 5, profile)
+    assert (finding is not None) == found
+    if finding is not None:
+        assert (finding.code, finding.cells, finding.value) == ("weak_cell", (1,), pytest.approx(low_mv, abs=0.01))
+
+
+def test_the_weak_cell_gate_takes_a_hot_cell_too():
+    assert rules.weak_cell_in_log([4.0] * 4, [30.0, 30.0, 38.0, 30.0]).cells == (2,)  # 8 °C above the pack
+    assert rules.weak_cell_in_log([4.0] * 4, [30.0, 30.0, 37.99, 30.0]) is None
+
+
+def test_a_weak_cell_needs_the_window_to_confirm_it():
+    weak = [4.0, 3.95, 4.0, 4.0]
+    healthy = [4.0, 4.0, 4.0, 4.0]
+    assert rules.weak_cell_finding([cells_log(m, weak) for m in range(4)]) is None  # 4 logs: too few
+    finding = rules.weak_cell_finding([cells_log(m, weak if m % 2 == 0 else healthy) for m in range(5)])
+    assert (finding.code, finding.cells, finding.value) == ("weak_cell", (1,), 50.0)  # 3 of 5: the median
+    assert rules.weak_cell_finding([cells_log(m, weak if m % 2 else healthy) for m in range(5)]) is None  # 2 of 5
+
+
+def jump_series(step_at: int, delta: float, n: int = 40, noise: float = 0.0):  # type: ignore[no-untyped-def]
+    import random
+
+    rng = random.Random(7)
+    start = T0.timestamp()
+    return [
+        (start + 1800 * i, 90.0 - 0.001 * i + (delta if i >= step_at else 0.0) + rng.gauss(0, noise)) for i in range(n)
+    ]
+
+
+def test_a_soh_drop_is_a_jump_finding_critical_by_profile():
+    finding = rules.soh_jump_finding(jump_series(25, -6.0, noise=0.2))
+    assert finding is not None
+    assert finding.code == "soh_jump"
+    assert finding.value == pytest.approx(-6.0, abs=0.5)
+    assert rules.severity_for("soh_jump", finding.value, "nmc") == "critical"
+    assert rules.severity_for("soh_jump", finding.value, "lfp") == "warning"
+
+
+def test_no_jump_without_a_step_or_with_too_few_points():
+    assert rules.soh_jump_finding(jump_series(25, 0.0, noise=0.2)) is None
+    assert rules.soh_jump_finding(jump_series(25, 0.6, noise=0.05)) is None  # under JUMP_MIN_PCT
+    assert rules.soh_jump_finding(jump_series(10, -6.0, n=15)) is None  # 15 points: too few
+    assert rules.soh_jump_finding(jump_series(36, -6.0)) is None  # 4 points after it: not yet detectable
+    assert rules.soh_jump_finding(jump_series(32, -6.0)) is not None  # 8 points after it
+
+
+def test_a_report_not_assessed_for_a_type_neither_updates_nor_clears_it():
+    weak = Finding("weak_cell", 50.0, (1,))
+    every = (*rules.REPORT_TYPES, "weak_cell", "soh_jump")
+    first = run([Observation("log-1", T0, (weak,), assessed=every)])
+    (alert,) = first.alerts.values()
+    unassessed = [Observation(f"log-{m}", T0 + timedelta(minutes=m), ()) for m in range(2, 8)]
+    later = run(unassessed, unresolved={"weak_cell": alert}, evaluated_until=T0)
+    assert later.alerts == {}
+    assert later.events == ()
+    cleared = run(
+        [Observation(f"log-{m}", T0 + timedelta(minutes=m), (), assessed=every) for m in range(2, 5)],
+        unresolved={"weak_cell": alert},
+        evaluated_until=T0,
+    )
+    assert [e.event for e in cleared.events] == ["alert.resolved"]
