@@ -86,7 +86,9 @@ class KeysetCursorPagination(CursorPagination):
         if position is not None:
             value, key = position
             beyond = "lt" if descending else "gt"
-            queryset = queryset.filter(
+            # The plain bound first lets an index on (…, field, tiebreak) start at the position; the OR alone
+            # would be a filter over every row before it.
+            queryset = queryset.filter(**{f"{field}__{beyond}e": value}).filter(
                 Q(**{f"{field}__{beyond}": value}) | Q(**{field: value, f"{self.tiebreak}__{beyond}": key})
             )
         rows = list(queryset[: self.page_size + 1])

@@ -125,7 +125,7 @@ class VehicleReportListApi(APIView):
         queryset, _ = filtered(
             VehicleReportFilterSet(request.query_params, queryset=reports_of_vehicle(vehicle_pk=vehicle.pk))
         )
-        return _report_page(request, self, queryset, salt="vehicle-reports")
+        return _report_page(request, self, queryset, salt="vehicle-reports", ordering="-log__timestamp")
 
 
 class ReportListApi(APIView):
@@ -145,11 +145,12 @@ class ReportListApi(APIView):
         queryset, _ = filtered(
             ReportFilterSet(request.query_params, queryset=reports_of_fleet(fleet_id=request.user.fleet_id))
         )
-        return _report_page(request, self, queryset, salt="reports")
+        return _report_page(request, self, queryset, salt="reports", ordering="-log_timestamp")
 
 
-def _report_page(request: Request, view: APIView, queryset: QuerySet[Any], *, salt: str) -> Response:
-    paginator = KeysetCursorPagination(ordering="-log__timestamp", tiebreak="log_id", salt=salt)
+def _report_page(request: Request, view: APIView, queryset: QuerySet[Any], *, salt: str, ordering: str) -> Response:
+    # A vehicle's reports: the logs' (vehicle, timestamp) index; the fleet's: the reports' (fleet, time) index.
+    paginator = KeysetCursorPagination(ordering=ordering, tiebreak="log_id", salt=salt)
     page = paginator.paginate_queryset(report_rows(queryset), request, view=view)
     return paginator.get_paginated_response([report_data(row) for row in page])
 

@@ -65,7 +65,7 @@ def _rows(queryset: QuerySet[BatteryReport]) -> QuerySet[Any]:
             csv_spread=KeyTextTransform("voltage_spread_mv", "diagnostics"),
             csv_temperature_max=KeyTextTransform("temperature_max", "diagnostics"),
         )
-        .order_by("-log__timestamp", "-log_id")
+        .order_by("-log_timestamp", "-log_id")
         .values_list(
             "csv_log_id",
             "log__vehicle__vehicle_id",

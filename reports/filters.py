@@ -28,7 +28,10 @@ class VehicleReportFilterSet(TimeWindowFilterSet):
 
 
 class ReportFilterSet(VehicleReportFilterSet):
-    """The fleet's reports: the same, and ?vehicle_id= &soh_lt=."""
+    """The fleet's reports: the same, and ?vehicle_id= &soh_lt=; times on the report's copy of its log's
+    timestamp (the fleet's index)."""
+
+    time_field = "log_timestamp"
 
     vehicle_id = django_filters.CharFilter(field_name="log__vehicle__vehicle_id")
     soh_lt = FiniteNumberFilter(field_name="battery_soh", lookup_expr="lt")

@@ -29,6 +29,16 @@ class BatteryReport(models.Model):
     data_quality = models.JSONField(
         default=dict, db_default=models.Value({"flags": []}, output_field=models.JSONField())
     )
+    # The log's fleet and timestamp, copied here so that the fleet's report list and CSV (newest log first)
+    # read one index, (fleet, log timestamp, log), instead of sorting the fleet's logs. The worker writes
+    # them with the report; a trigger fills them for any other insert (migration 0004).
+    fleet = models.ForeignKey(
+        "fleets.Fleet", on_delete=models.CASCADE, null=True, related_name="+", db_index=False, editable=False
+    )
+    log_timestamp = models.DateTimeField(null=True, editable=False)
+
+    class Meta:
+        indexes = [models.Index(fields=["fleet", "-log_timestamp", "-log"], name="report_fleet_time_idx")]
 
     def __str__(self) -> str:
         return f"report {self.log_id}: SoH {self.battery_soh}%"

@@ -70,8 +70,9 @@ def report_get(*, log_id: uuid.UUID, fleet_id: int) -> dict[str, Any] | None:
 
 
 def reports_of_fleet(*, fleet_id: int) -> QuerySet[BatteryReport]:
-    """The fleet's completed reports (a report exists only once its log completed)."""
-    return BatteryReport.objects.filter(log__vehicle__fleet_id=fleet_id)
+    """The fleet's completed reports (a report exists only once its log completed), by the report's own copy of
+    its log's fleet: the list and the CSV then read the (fleet, log timestamp, log) index."""
+    return BatteryReport.objects.filter(fleet_id=fleet_id)
 
 
 def reports_of_vehicle(*, vehicle_pk: int) -> QuerySet[BatteryReport]:
@@ -83,6 +84,7 @@ _LIST_FIELDS = (
     "log_id",
     "log__vehicle__vehicle_id",
     "log__timestamp",
+    "log_timestamp",
     "battery_soh",
     "log__cycle_count",
     "anomalies",

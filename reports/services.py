@@ -156,22 +156,24 @@ def _compute(*, ids: list[str], claimed: list[tuple[uuid.UUID, int]], key: int, 
         log_id: f"Gave up after {max_attempts} attempts." for log_id, attempts in claimed if attempts > max_attempts
     }
     to_compute = [str(log_id) for log_id, attempts in claimed if attempts <= max_attempts]
-    reports: list[tuple[str, float, str, str, str, str, str, str]] = []
+    reports: list[tuple[str, float, str, str, str, str, str, str, int, datetime]] = []
     summaries: list[CompletedReport] = []
     evaluated: list[EvaluatedReport] = []
     with transaction.atomic(), connection.cursor() as cursor:
-        rows: list[tuple[uuid.UUID, object, int, float, float, datetime, datetime, str, int]] = []
+        rows: list[tuple[uuid.UUID, object, int, float, float, datetime, datetime, str, int, int]] = []
         if to_compute:
             cursor.execute(
                 "SELECT l.id, l.cells, l.cycle_count, l.nominal_capacity_kwh, l.current_capacity_kwh, l.timestamp, "
-                f"l.received_at, v.profile, l.vehicle_id FROM {_LOG_TABLE} AS l "
+                f"l.received_at, v.profile, l.vehicle_id, v.fleet_id FROM {_LOG_TABLE} AS l "
                 f"JOIN {_VEHICLE_TABLE} AS v ON v.id = l.vehicle_id "
                 "WHERE l.id = ANY(%s::uuid[]) AND l.status = %s AND l.claim_key = %s ORDER BY l.id FOR UPDATE OF l",
                 [to_compute, ProcessingStatus.PROCESSING, key],
             )
             rows = cursor.fetchall()
         received: dict[uuid.UUID, datetime] = {}
-        for log_id, cells, cycle_count, nominal, current, timestamp, received_at, profile_name, vehicle_pk in rows:
+        for row in rows:
+            log_id, cells, cycle_count, nominal, current, timestamp, received_at, profile_name, vehicle_pk = row[:9]
+            fleet_pk = row[9]
             try:
                 log = {
                     "cells": json.loads(cells) if isinstance(cells, str) else cells,
@@ -226,6 +228,8 @@ def _compute(*, ids: list[str], claimed: list[tuple[uuid.UUID, int]], key: int, 
                     profile.name,
                     RULES_VERSION,
                     json.dumps({"flags": flags}),
+                    fleet_pk,
+                    timestamp,
                 )
             )
         done = [row[0] for row in reports]
@@ -234,11 +238,13 @@ def _compute(*, ids: list[str], claimed: list[tuple[uuid.UUID, int]], key: int, 
             cursor.execute(
                 f"INSERT INTO {_REPORT_TABLE} "
                 "(log_id, battery_soh, anomalies, anomaly_details, diagnostics, profile, rules_version, data_quality, "
-                "generated_at) "
+                "fleet_id, log_timestamp, generated_at) "
                 "SELECT r.log_id, r.soh, r.anomalies, r.details, r.diagnostics, r.profile, r.rules_version, r.quality, "
-                "now() FROM unnest("
-                "%s::uuid[], %s::float8[], %s::jsonb[], %s::jsonb[], %s::jsonb[], %s::text[], %s::text[], %s::jsonb[]"
-                ") AS r(log_id, soh, anomalies, details, diagnostics, profile, rules_version, quality) "
+                "r.fleet_id, r.log_timestamp, now() FROM unnest("
+                "%s::uuid[], %s::float8[], %s::jsonb[], %s::jsonb[], %s::jsonb[], %s::text[], %s::text[], %s::jsonb[], "
+                "%s::int[], %s::timestamptz[]"
+                ") AS r(log_id, soh, anomalies, details, diagnostics, profile, rules_version, quality, fleet_id, "
+                "log_timestamp) "
                 "ON CONFLICT (log_id) DO NOTHING",
                 [list(column) for column in columns],
             )

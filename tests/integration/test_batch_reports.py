@@ -81,6 +81,9 @@ def test_a_batch_stores_one_exact_report_per_log(pending_logs):
         assert report.anomalies == expected["anomalies"]
         assert report.anomaly_details == expected["anomaly_details"]
         assert report.diagnostics == expected["diagnostics"]
+        # The copy of the log's fleet and timestamp that the fleet's list reads, written by the batch itself.
+        log = DiagnosticLog.objects.select_related("vehicle").get(pk=log_id)
+        assert (report.fleet_id, report.log_timestamp) == (log.vehicle.fleet_id, log.timestamp)
     assert set(DiagnosticLog.objects.values_list("status", flat=True)) == {ProcessingStatus.COMPLETED}
     assert set(DiagnosticLog.objects.values_list("attempts", flat=True)) == {1}
 

@@ -1,5 +1,6 @@
 """What PostgreSQL itself enforces: unique keys, one report per log, JSONB cells and their index, UTC."""
 
+import importlib
 import json
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -81,6 +82,29 @@ def test_one_report_per_log_the_log_is_the_primary_key(vehicle):
         )
 
     assert list(BatteryReport.objects.values_list("log_id", "battery_soh")) == [(log.id, 91.5)]
+
+
+def test_a_report_inserted_without_its_fleet_and_time_gets_them_from_its_log(vehicle):
+    # The fleet's report list reads (fleet, log timestamp); the worker writes both, a trigger fills them for
+    # any other insert (the ORM here, a script): a report never drops out of its fleet's list.
+    log = _log(vehicle)
+    report = _report(log)
+    report.refresh_from_db()
+
+    assert (report.fleet_id, report.log_timestamp) == (vehicle.fleet_id, AT)
+
+
+def test_the_migration_backfills_older_reports_fleet_and_time(vehicle, monkeypatch):
+    logs = [_log(vehicle, timestamp=AT + timedelta(hours=k)) for k in range(5)]
+    for log in logs:
+        _report(log)
+    BatteryReport.objects.update(fleet=None, log_timestamp=None)  # as a report stored before migration 0004
+    migration = importlib.import_module("reports.migrations.0004_report_fleet_time")
+    monkeypatch.setattr(migration, "BATCH", 2)  # several batches, the last one short
+    migration.backfill(None, type("SchemaEditor", (), {"connection": connection})())
+
+    rows = sorted(BatteryReport.objects.values_list("fleet_id", "log_timestamp"), key=lambda row: row[1])
+    assert rows == [(vehicle.fleet_id, AT + timedelta(hours=k)) for k in range(5)]
 
 
 def test_report_rows_are_deleted_with_their_log(vehicle):
