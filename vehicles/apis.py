@@ -24,7 +24,7 @@ from common.renderers import ORJSONRenderer
 from common.timestamps import format_timestamp
 from fleets.permissions import IsFleetMember, IsFleetUser
 from vehicles.filters import ORDERING_CHOICES, VehicleFilterSet, vehicle_ordering
-from vehicles.history import HISTORY_LIMIT_MAX, vehicle_cell_history
+from vehicles.history import HISTORY_LIMIT_MAX, history_position, vehicle_cell_history
 from vehicles.models import AnomalyCode, BatteryProfile, Vehicle
 from vehicles.selectors import device_credential_list, vehicle_data, vehicle_get, vehicles_of_fleet
 from vehicles.serializers import VehicleRegistrySerializer, VehicleSerializer
@@ -302,17 +302,6 @@ class CellHistoryApi(APIView):
             raise NotFound("No such vehicle.")
         page, following = rows[:limit], None
         if len(rows) > limit:
-            last = page[-1]
-            token = position_sign((last["timestamp"], last["log_id"]), salt=salt)
+            token = position_sign(history_position(page[-1]), salt=salt)
             following = replace_query_param(request.build_absolute_uri(), "cursor", token)
-        results = [
-            {
-                "log_id": str(row["log_id"]),
-                "timestamp": format_timestamp(row["timestamp"]),
-                "voltage": row["voltage"],
-                "temperature": row["temperature"],
-                "voltage_deviation_mv": row["voltage_deviation_mv"],
-            }
-            for row in page
-        ]
-        return Response({"results": results, "next": following})
+        return Response({"results": page, "next": following})

@@ -39,10 +39,13 @@ def voltage_deviation_mv(voltage: float, median_v: float) -> float:
 
 
 # One index range scan on (vehicle_id, timestamp); per row one element of each array (ids are 0-based,
-# arrays 1-based). A row not yet backfilled (arrays NULL: stored by a release before these columns) hands
+# arrays 1-based). The id and the timestamp come as the API's text (format_timestamp's format): parsing
+# 4,400 UUIDs and datetimes in Python and formatting them back cost more than the query. A row not yet
+# backfilled (arrays NULL: stored by a release before these columns) hands
 # over its JSONB, which is read with the same function the ingest services use.
 _HISTORY_SQL = f"""
-SELECT l.id, l.timestamp, l.cell_voltages[%(index)s], l.cell_temperatures[%(index)s], l.voltage_median,
+SELECT l.id::text, to_char(l.timestamp AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+       l.cell_voltages[%(index)s], l.cell_temperatures[%(index)s], l.voltage_median,
        CASE WHEN l.cell_voltages IS NULL THEN l.cells END
 FROM {_LOG_TABLE} AS l
 WHERE l.vehicle_id = %(vehicle_pk)s
@@ -57,6 +60,11 @@ LIMIT %(limit)s
 _MIN_TIMESTAMP = "-infinity"
 
 
+def history_position(row: dict[str, Any]) -> tuple[datetime, uuid.UUID]:
+    """A history row's keyset position (timestamp, log_id), as `after` takes it."""
+    return datetime.fromisoformat(row["timestamp"]), uuid.UUID(row["log_id"])
+
+
 def vehicle_cell_history(
     *,
     fleet_id: int,
@@ -69,8 +77,9 @@ def vehicle_cell_history(
 ) -> list[dict[str, Any]] | None:
     """One cell's readings, oldest first: one dict per log of the vehicle that has cell `cell_id`.
 
-    Each dict: log_id (UUID), timestamp (aware datetime, UTC), voltage (V) and temperature (°C) exactly as
-    stored, voltage_deviation_mv (voltage minus the log's median cell voltage, mV, 3 decimals).
+    Each dict: log_id (text), timestamp (the API's text, UTC: common.timestamps.format_timestamp's format),
+    voltage (V) and temperature (°C) exactly as stored, voltage_deviation_mv (voltage minus the log's median
+    cell voltage, mV, 3 decimals); `history_position` gives a row's keyset position.
     `since` is inclusive, `until` exclusive; `after` is the keyset position (timestamp, log_id) of the
     previous page's last row, and the page holds the next `limit` rows after it. None when the vehicle is
     unknown or belongs to another fleet (the caller answers 404 for both).
