@@ -7,6 +7,7 @@ import pytest
 from reports.dispatch import report_queue_depth, reports_enqueue
 from tests.support.infra import app_publishing_to, private_broker
 from tests.support.stack import BROKERS
+from tests.support.waiting import wait_until
 
 
 @pytest.mark.parametrize("kind", BROKERS)
@@ -16,6 +17,9 @@ def test_queue_depth_counts_waiting_tasks_on_a_real_broker(kind: str) -> None:
         assert report_queue_depth() == 0
         for size in (1, 1, 2):
             assert reports_enqueue([uuid.uuid4() for _ in range(size)])
+        # A publish is fire-and-forget (no publisher confirms) and the depth is asked on another connection:
+        # RabbitMQ may answer before it has queued the last messages (seen in CI: 1 of 3), so wait for them.
+        wait_until(lambda: report_queue_depth() == 3, timeout=10, what="3 tasks in the queue")
         assert report_queue_depth() == 3
 
 
