@@ -181,7 +181,7 @@ def main() -> int:
                 # The CSV of the newest `csv_rows` reports: every vehicle posts hourly at the same instants, so
                 # the last csv_rows / vehicles hours hold that many.
                 newest = client.get("/api/v1/reports?limit=1").json()["results"][0]["timestamp"]
-                hours = max(1, csv_rows // vehicles)
+                hours = max(1, csv_rows // vehicles + 1)  # vehicles post a little apart: one hour more
                 since = datetime.fromisoformat(newest) - timedelta(hours=hours - 1)
                 since_text = since.strftime("%Y-%m-%dT%H:%M:%SZ")
                 rss_before = rss_mb(web)
