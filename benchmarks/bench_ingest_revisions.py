@@ -42,17 +42,9 @@ import httpx  # noqa: E402
 import orjson  # noqa: E402
 import psycopg2  # noqa: E402
 
-from benchmarks.common import BULK_PATH, IngestSpec, closed_loop, machine_info, post_bodies  # noqa: E402
-from tests.support.infra import free_port, stop_tree, wait_for_http, web_server_argv  # noqa: E402
+from benchmarks.common import BULK_PATH, IngestSpec, closed_loop, machine_info, post_bodies, serve_checkout  # noqa: E402
 
 USER, FLEET, PASSWORD = "bench-rev", "bench-rev", "bench-rev-pass"
-
-
-def cpu_seconds(pid: int) -> float:
-    import psutil
-
-    processes = [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]
-    return sum(sum(process.cpu_times()[:2]) for process in processes)
 
 
 def _admin(server_url: str, sql: str) -> None:
@@ -69,20 +61,6 @@ def _manage(checkout: Path, env: dict[str, str], *argv: str) -> None:
     subprocess.run([sys.executable, "manage.py", *argv], cwd=checkout, env=env, check=True, capture_output=True)
 
 
-def _serve(checkout: Path, env: dict[str, str], log_path: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    proc = subprocess.Popen(
-        web_server_argv(port, workers=2, threads=2),
-        cwd=checkout,
-        env=env,
-        stdout=log_path.open("ab"),
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    wait_for_http(f"{url}/healthz", proc, timeout=60)
-    return proc, url
-
-
 def _count_logs(db_url: str) -> int:
     connection = psycopg2.connect(db_url)
     try:
@@ -94,16 +72,17 @@ def _count_logs(db_url: str) -> int:
 
 
 def measure(checkout: Path, env: dict[str, str], log_path: Path, window: int, args: argparse.Namespace) -> dict:
-    proc, url = _serve(checkout, env, log_path)
+    server = serve_checkout(checkout, env, log_path)
+    url = server.url
     try:
         token = httpx.post(f"{url}/api/v1/auth/token", json={"username": USER, "password": PASSWORD}).json()["access"]
         warm = IngestSpec(token=token, vehicle_prefix="BREV", vehicles=500, base_s=window)
         closed_loop(url, warm, duration_s=args.warmup, connections=args.connections)
         spec = IngestSpec(token=token, vehicle_prefix="BREV", vehicles=500, base_s=window + 100_000)
         logs_before = _count_logs(env["DATABASE_URL"])
-        cpu_before = cpu_seconds(proc.pid)
+        cpu_before = server.cpu()
         single = closed_loop(url, spec, duration_s=args.duration, connections=args.connections)
-        cpu = cpu_seconds(proc.pid) - cpu_before
+        cpu = server.cpu() - cpu_before
         stored = _count_logs(env["DATABASE_URL"]) - logs_before
         bulk_spec = IngestSpec(token=token, vehicle_prefix="BREV", vehicles=500, base_s=window + 200_000)
         bodies = [
@@ -113,7 +92,7 @@ def measure(checkout: Path, env: dict[str, str], log_path: Path, window: int, ar
         post_bodies(url, BULK_PATH, bulk_spec.headers(), bodies[:1], concurrency=1)
         answers, seconds = post_bodies(url, BULK_PATH, bulk_spec.headers(), bodies[1:], concurrency=2)
     finally:
-        stop_tree(proc)
+        server.stop()
         subprocess.run(
             [sys.executable, "-m", "celery", "-A", "config", "purge", "-f"],
             cwd=REPO_ROOT,

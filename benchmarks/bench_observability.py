@@ -51,31 +51,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path[:] = [str(REPO_ROOT), *(p for p in sys.path if Path(p or ".").resolve() != REPO_ROOT / "benchmarks")]
 
 import httpx  # noqa: E402
-import psutil  # noqa: E402
 
-from benchmarks.common import IngestSpec, closed_loop  # noqa: E402
-from tests.support.infra import free_port, stop_tree, wait_for_http, web_server_argv  # noqa: E402
-
-
-def _serve(checkout: Path, env: dict[str, str], log_path: Path) -> tuple[subprocess.Popen[bytes], str]:
-    """granian 2 x 2 (the harness's command line) serving `checkout`'s code."""
-    port = free_port()
-    proc = subprocess.Popen(
-        web_server_argv(port, workers=2, threads=2),
-        cwd=checkout,
-        env=env,
-        stdout=log_path.open("wb"),
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    wait_for_http(f"{url}/healthz", proc, timeout=60)
-    return proc, url
-
-
-def cpu_seconds(pid: int) -> float:
-    """CPU time (user + system) of a process and its children so far."""
-    processes = [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]
-    return sum(sum(process.cpu_times()[:2]) for process in processes)
+from benchmarks.common import IngestSpec, closed_loop, serve_checkout  # noqa: E402
 
 
 def _purge(env: dict[str, str]) -> None:
@@ -333,7 +310,8 @@ def main() -> int:
         shift = round_index % len(names)
         for name in names[shift:] + names[:shift]:
             checkout, env = configs[name]
-            proc, url = _serve(checkout, env, work / f"{name}.log")
+            server = serve_checkout(checkout, env, work / f"{name}.log", name)
+            url = server.url
             try:
                 token = httpx.post(
                     f"{url}/api/v1/auth/token", json={"username": "bench-obs", "password": "bench-pw"}
@@ -343,11 +321,11 @@ def main() -> int:
                 closed_loop(url, spec, duration_s=args.warmup, connections=args.connections)
                 window += 100_000
                 spec = IngestSpec(token=token, vehicle_prefix="BOBS", vehicles=500, base_s=window)
-                cpu_before = cpu_seconds(proc.pid)
+                cpu_before = server.cpu()
                 result = closed_loop(url, spec, duration_s=args.duration, connections=args.connections)
-                cpu = cpu_seconds(proc.pid) - cpu_before
+                cpu = server.cpu() - cpu_before
             finally:
-                stop_tree(proc)
+                server.stop()
                 _purge(env)
             figures = {"rps": round(result.rps, 1), "p50_ms": result.p50_ms, "p99_ms": result.p99_ms}
             figures["errors"] = result.errors

@@ -738,6 +738,21 @@ def serve(
     return Server(name, f"http://127.0.0.1:{port}", proc)
 
 
+def serve_checkout(checkout: Path, env: dict[str, str], log_path: Path, name: str = "") -> Server:
+    """granian 2 x 2 (the harness's command line) serving `checkout`'s code (another revision's worktree, or
+    this one) with `env`, outside any stack; waited for (/healthz). Stop it with Server.stop()."""
+    port = free_port()
+    proc = subprocess.Popen(
+        web_server_argv(port, workers=2, threads=2),
+        cwd=checkout,
+        env=env,
+        stdout=log_path.open("ab"),
+        stderr=subprocess.STDOUT,
+    )
+    wait_for_http(f"http://127.0.0.1:{port}/healthz", proc, timeout=60)
+    return Server(name or str(checkout), f"http://127.0.0.1:{port}", proc)
+
+
 def serve_textbook(stack: Stack) -> Server:
     """The textbook DRF floor and the plain GET view (benchmarks/reference/textbook_*.py), served like ours."""
     argv = [*web_server_argv(0, stack.settings.web_workers)[:-1], "benchmarks.reference.textbook_wsgi:application"]
