@@ -197,6 +197,8 @@ def alerts_evaluate(*, reports: Sequence[EvaluatedReport], now: datetime | None 
     for vehicle_pk in vehicle_pks:
         if vehicle_pk not in vehicles:
             continue
+        if vehicle_pk not in unresolved and not any(item.findings for item in observations[vehicle_pk]):
+            continue  # the common case: no alert and a clean report, nothing to change (the watermark moved)
         outcome = rules.evaluate_vehicle(
             unresolved=unresolved.get(vehicle_pk, {}),
             evaluated_until=watermarks.get(vehicle_pk),
