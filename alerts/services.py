@@ -328,38 +328,45 @@ def _alerts_update(alerts: list[rules.AlertState]) -> None:
         )
 
 
-# The series of a watermark row with the new points appended, cut to its last SOH_JUMP_WINDOW pairs.
-_SERIES_APPENDED = (
-    f"jsonb_path_query_array(w.soh_recent || EXCLUDED.soh_recent, '$[last - {rules.SOH_JUMP_WINDOW - 1} to last]')"
-)
+# A watermark's series with the new points appended, cut to its last SOH_JUMP_WINDOW values.
+_APPENDED = "(w.{0} || EXCLUDED.{0})[greatest(1, cardinality(w.{0}) + cardinality(EXCLUDED.{0}) - {1}):]"
+_SOH_AT_APPENDED = _APPENDED.format("soh_at", rules.SOH_JUMP_WINDOW - 1)
+_SOH_APPENDED = _APPENDED.format("soh", rules.SOH_JUMP_WINDOW - 1)
 
 
-def _watermarks_move(moves: dict[int, tuple[datetime, list[list[float]]]]) -> dict[int, list[Any]]:
+def _watermarks_move(moves: dict[int, tuple[datetime, list[list[float]]]]) -> dict[int, list[list[float]]]:
     """Move the vehicles' watermarks to their newest evaluated log and append that report's SoH points to
     their series, in SQL (one upsert: the series never travels to Python and back); the new series of the
     vehicles whose series could hold a jump (its SoH range at least JUMP_MIN_PCT), the others' cannot.
     `moves`: vehicle -> (its newest fresh log's timestamp, the fresh reports' [epoch s, SoH] pairs)."""
     if not moves:
         return {}
-    pks = list(moves)
+    window = rules.SOH_JUMP_WINDOW
+    rows = [(pk, until, at, soh) for pk, (until, points) in moves.items() for at, soh in points[-window:]]
+    newer = "EXCLUDED.evaluated_until >= w.evaluated_until"
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {_WATERMARK_TABLE} AS w (vehicle_id, evaluated_until, soh_recent) "
-            "SELECT * FROM unnest(%s::bigint[], %s::timestamptz[], %s::jsonb[]) "
+            f"INSERT INTO {_WATERMARK_TABLE} AS w (vehicle_id, evaluated_until, soh_at, soh) "
+            "SELECT n.pk, max(n.until), array_agg(n.at ORDER BY n.i), array_agg(n.soh ORDER BY n.i) "
+            "FROM unnest(%s::bigint[], %s::timestamptz[], %s::bigint[], %s::float8[]) WITH ORDINALITY "
+            "AS n(pk, until, at, soh, i) GROUP BY n.pk "
             "ON CONFLICT (vehicle_id) DO UPDATE SET evaluated_until = "
-            "GREATEST(w.evaluated_until, EXCLUDED.evaluated_until), soh_recent = CASE WHEN "
-            f"EXCLUDED.evaluated_until >= w.evaluated_until THEN {_SERIES_APPENDED} "
-            "ELSE w.soh_recent END "
-            "RETURNING w.vehicle_id, CASE WHEN (SELECT max((p ->> 1)::float8) - min((p ->> 1)::float8) "
-            "FROM jsonb_array_elements(w.soh_recent) AS p) >= %s THEN w.soh_recent::text END",
+            "GREATEST(w.evaluated_until, EXCLUDED.evaluated_until), "
+            f"soh_at = CASE WHEN {newer} THEN {_SOH_AT_APPENDED} ELSE w.soh_at END, "
+            f"soh = CASE WHEN {newer} THEN {_SOH_APPENDED} ELSE w.soh END "
+            # Only the series whose range could hold a jump come back (as one 2 x n array), the rest stay put.
+            "RETURNING w.vehicle_id, CASE WHEN (SELECT max(x) - min(x) FROM unnest(w.soh) AS x) >= %s "
+            "THEN ARRAY[w.soh_at::float8[], w.soh] END",
             [
-                pks,
-                [moves[pk][0] for pk in pks],
-                [json.dumps(moves[pk][1][-rules.SOH_JUMP_WINDOW :], separators=(",", ":")) for pk in pks],
+                [row[0] for row in rows],
+                [row[1] for row in rows],
+                [row[2] for row in rows],
+                [row[3] for row in rows],
                 JUMP_MIN_PCT,
             ],
         )
-        return {pk: json.loads(series) for pk, series in cursor.fetchall() if series is not None}
+        wide = [(pk, series) for pk, series in cursor.fetchall() if series is not None]
+    return {pk: [[int(at), soh] for at, soh in zip(series[0], series[1], strict=True)] for pk, series in wide}
 
 
 def _analytics_findings(
