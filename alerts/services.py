@@ -211,13 +211,12 @@ def alerts_evaluate(*, reports: Sequence[EvaluatedReport], now: datetime | None 
         )
         changed.update({alert_id: (vehicle_pk, alert) for alert_id, alert in outcome.alerts.items()})
         events.extend((vehicle_pk, event) for event in outcome.events)
-    existing = {alert.id: alert for by_type in unresolved.values() for alert in by_type.values()}
+    existing = {alert_id for by_type in unresolved.values() for alert_id in (a.id for a in by_type.values())}
     # Updates first: an alert this batch resolved must leave the unique index before the batch's next alert
     # of the same vehicle and type goes in (resolved by three clean reports, then reopened, in one batch).
-    updated = [alert for alert_id, (_, alert) in changed.items() if alert_id in existing]
-    counted = [alert for alert in updated if _counters_only(existing[alert.id], alert)]
-    _alerts_count(counted)
-    _alerts_update([alert for alert in updated if not _counters_only(existing[alert.id], alert)])
+    # One statement for every changed alert: a second, narrower one for the bookkeeping-only changes cost one
+    # more round trip than it saved (tried, in-process timing of bench_alert_cost's batches).
+    _alerts_update([alert for alert_id, (_, alert) in changed.items() if alert_id in existing])
     _alerts_insert([(pk, alert) for alert_id, (pk, alert) in changed.items() if alert_id not in existing])
     outbox = []
     for vehicle_pk, event in events:
@@ -298,40 +297,6 @@ def _alerts_insert(new: list[tuple[int, rules.AlertState]]) -> None:
         inserted = len(cursor.fetchall())
     if inserted != len(new):
         raise AlertOpenConflict(f"{len(new) - inserted} alert(s) met an unresolved alert of their vehicle and type")
-
-
-def _counters_only(before: rules.AlertState, after: rules.AlertState) -> bool:
-    """Whether an alert's change is bookkeeping only (occurrences, last seen, clean streak: no event)."""
-    return (
-        before.severity == after.severity
-        and before.state == after.state
-        and before.cells == after.cells
-        and before.sequence == after.sequence
-        and before.resolved_at == after.resolved_at
-        and before.resolution == after.resolution
-    )
-
-
-def _alerts_count(alerts: list[rules.AlertState]) -> None:
-    """The bookkeeping-only changes (most of a batch's: one more occurrence, one more clean report) in one
-    narrow UPDATE: five columns, no cell arrays to rebuild."""
-    if not alerts:
-        return
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {_ALERT_TABLE} AS a SET occurrences = u.occurrences, last_seen_at = u.last_seen_at, "
-            "last_log_id = u.last_log_id, clean_streak = u.clean_streak, critical_at = u.critical_at "
-            "FROM unnest(%s::uuid[], %s::int[], %s::timestamptz[], %s::uuid[], %s::int[], %s::timestamptz[]) "
-            "AS u(id, occurrences, last_seen_at, last_log_id, clean_streak, critical_at) WHERE a.id = u.id",
-            [
-                [alert.id for alert in alerts],
-                [alert.occurrences for alert in alerts],
-                [alert.last_seen_at for alert in alerts],
-                [alert.last_log_id for alert in alerts],
-                [alert.clean_streak for alert in alerts],
-                [alert.critical_at for alert in alerts],
-            ],
-        )
 
 
 def _alerts_update(alerts: list[rules.AlertState]) -> None:
