@@ -467,7 +467,7 @@ export interface components {
             /** Format: uuid */
             id: string;
             vehicle_id: string;
-            /** @description One of voltage_imbalance, overheating, low_soh (more types may come). */
+            /** @description One of voltage_imbalance, overheating, low_soh, weak_cell, soh_jump (more types may come). */
             type: string;
             severity: components["schemas"]["SeverityEnum"];
             state: components["schemas"]["StateEnum"];
@@ -1072,7 +1072,7 @@ export interface operations {
                 limit?: number;
                 severity?: "critical" | "warning";
                 state?: "acknowledged" | "open" | "resolved";
-                type?: "low_soh" | "overheating" | "voltage_imbalance";
+                type?: "low_soh" | "overheating" | "soh_jump" | "voltage_imbalance" | "weak_cell";
                 vehicle_id?: string;
             };
             header?: never;
