@@ -81,12 +81,14 @@ class AlertWatermark(models.Model):
     """Per vehicle, the newest log timestamp whose report alert evaluation has taken: an older report is late
     and changes no alert, whatever order the reports complete in.
 
-    `soh_recent`: the SoH series that `soh_jump` is judged on, [[epoch seconds, SoH %], ...] of the
-    last alerts.rules.SOH_JUMP_WINDOW evaluated reports, oldest first (late reports never enter it)."""
+    `soh_at`, `soh`: the SoH series that `soh_jump` is judged on, the log timestamps (epoch seconds) and the
+    SoH (%) of the last alerts.rules.SOH_JUMP_WINDOW evaluated reports, oldest first (late reports never enter
+    it). Two plain arrays, not JSON: the report batch appends to them and reads their range in SQL."""
 
     vehicle = models.OneToOneField("vehicles.Vehicle", on_delete=models.CASCADE, primary_key=True, related_name="+")
     evaluated_until = models.DateTimeField()
-    soh_recent = models.JSONField(default=list, blank=True)
+    soh_at = ArrayField(models.BigIntegerField(), default=list, blank=True)
+    soh = ArrayField(models.FloatField(), default=list, blank=True)
 
     def __str__(self) -> str:
         return f"{self.vehicle_id} evaluated until {self.evaluated_until.isoformat()}"

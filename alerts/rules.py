@@ -383,20 +383,32 @@ def weak_cell_in_log(
     if not voltages_v:
         return None
     limits = _profile_of(profile)
-    v_median = _median(voltages_v)
-    t_median = _median(temperatures_c) if temperatures_c else 0.0
     # Most packs have no such cell: min/max (in C) settle it before the per-cell loop (0.01: rounding's slack).
     near_v = (limits.cell_alert_deviation_mv - 0.01) / 1000.0
     near_t = limits.cell_alert_temperature_excess_c - 0.01
+    # No cell is further from the median than the spread: a narrow pack needs no median (no sort) at all.
+    if max(voltages_v) - min(voltages_v) < near_v and (
+        not temperatures_c or max(temperatures_c) - min(temperatures_c) < near_t
+    ):
+        return None
+    v_median = _median(voltages_v)
+    t_median = _median(temperatures_c) if temperatures_c else 0.0
     if (
         v_median - min(voltages_v) < near_v
         and max(voltages_v) - v_median < near_v
         and (not temperatures_c or max(temperatures_c) - t_median < near_t)
     ):
         return None
+    # The cells near a threshold by plain comparisons, then the exact (rounded) test on those few only.
+    low, high = v_median - near_v, v_median + near_v
+    near = {index for index, voltage in enumerate(voltages_v) if voltage <= low or voltage >= high}
+    if temperatures_c:
+        hot = t_median + near_t
+        near.update(index for index, temp in enumerate(temperatures_c[: len(voltages_v)]) if temp >= hot)
     cells: list[int] = []
     worst = 0.0
-    for index, voltage in enumerate(voltages_v):
+    for index in sorted(near):
+        voltage = voltages_v[index]
         deviation = round((voltage - v_median) * 1000.0, 2)
         excess = round(temperatures_c[index] - t_median, 2) if index < len(temperatures_c) else 0.0
         if abs(deviation) >= limits.cell_alert_deviation_mv or excess >= limits.cell_alert_temperature_excess_c:

@@ -35,6 +35,7 @@ from alerts.models import (
 from alerts.selectors import alert_data, alert_payload
 from alerts.urlguard import UrlNotAllowed, webhook_url_check
 from analytics.domain.cells import CellsSnapshot
+from analytics.domain.trend import JUMP_MIN_PCT
 from common.metrics import WEBHOOK_DELIVERIES
 from common.timestamps import format_timestamp
 from vehicles.models import DiagnosticLog, Vehicle
@@ -114,17 +115,17 @@ def alerts_evaluate(*, reports: Sequence[EvaluatedReport], now: datetime | None 
     vehicle_pks = sorted({report.vehicle_pk for report in reports})
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT v.id, v.vehicle_id, v.fleet_id, v.profile, w.evaluated_until, w.soh_recent "
+            "SELECT v.id, v.vehicle_id, v.fleet_id, v.profile, w.evaluated_until "
             f"FROM {_VEHICLE_TABLE} AS v "
             f"LEFT JOIN {_WATERMARK_TABLE} AS w ON w.vehicle_id = v.id WHERE v.id = ANY(%s) "
             "ORDER BY v.id FOR NO KEY UPDATE OF v",
             [vehicle_pks],
         )
         found = cursor.fetchall()
-        late = _late_log_ids(cursor, [str(report.log_id) for report in reports])
+        log_ids = [str(report.log_id) for report in reports]
+        late = _late_log_ids(cursor, log_ids)
     vehicles = {row[0]: row[1:4] for row in found}
     watermarks: dict[int, datetime] = {row[0]: row[4] for row in found if row[4] is not None}
-    soh_recent: dict[int, list[Any]] = {row[0]: _json_list(row[5]) for row in found}
     user_table = Alert._meta.get_field("acknowledged_by").related_model._meta.db_table  # type: ignore[union-attr]
     with connection.cursor() as cursor:  # raw: the ORM's query building cost more than the query (bench_alert_cost)
         cursor.execute(
@@ -171,34 +172,34 @@ def alerts_evaluate(*, reports: Sequence[EvaluatedReport], now: datetime | None 
         )
         acknowledgement[alert_id] = (acknowledged_at, acknowledged_by)
     observations: dict[int, list[rules.Observation]] = defaultdict(list)
-    by_log = {str(report.log_id): report for report in reports}
-    for report in reports:
+    by_log = dict(zip(log_ids, reports, strict=True))
+    for log_id, report in by_log.items():
         findings = tuple(
             rules.Finding(code=str(d["code"]), value=float(d["value"]), cells=tuple(int(c) for c in d.get("cells", ())))
             for d in report.anomaly_details
         )
         observations[report.vehicle_pk].append(
             rules.Observation(
-                log_id=str(report.log_id),
+                log_id=log_id,
                 timestamp=report.timestamp,
                 findings=findings,
-                late=str(report.log_id) in late,
+                late=log_id in late,
             )
         )
-    series_moves = _analytics_findings(
+    _analytics_findings(
         observations=observations,
         by_log=by_log,
         watermarks=watermarks,
-        soh_recent=soh_recent,
         unresolved=unresolved,
         profiles={pk: row[2] for pk, row in vehicles.items()},
     )
     changed: dict[str, tuple[int, rules.AlertState]] = {}
     events: list[tuple[int, rules.AlertEvent]] = []
-    new_watermarks: list[tuple[int, datetime, list[Any]]] = []
     for vehicle_pk in vehicle_pks:
         if vehicle_pk not in vehicles:
             continue
+        if vehicle_pk not in unresolved and not any(item.findings for item in observations[vehicle_pk]):
+            continue  # the common case: no alert and a clean report, nothing to change (the watermark moved)
         outcome = rules.evaluate_vehicle(
             unresolved=unresolved.get(vehicle_pk, {}),
             evaluated_until=watermarks.get(vehicle_pk),
@@ -210,14 +211,13 @@ def alerts_evaluate(*, reports: Sequence[EvaluatedReport], now: datetime | None 
         )
         changed.update({alert_id: (vehicle_pk, alert) for alert_id, alert in outcome.alerts.items()})
         events.extend((vehicle_pk, event) for event in outcome.events)
-        if outcome.evaluated_until is not None and outcome.evaluated_until != watermarks.get(vehicle_pk):
-            new_watermarks.append((vehicle_pk, outcome.evaluated_until, series_moves.get(vehicle_pk, [])))
     existing = {alert_id for by_type in unresolved.values() for alert_id in (a.id for a in by_type.values())}
     # Updates first: an alert this batch resolved must leave the unique index before the batch's next alert
     # of the same vehicle and type goes in (resolved by three clean reports, then reopened, in one batch).
+    # One statement for every changed alert: a second, narrower one for the bookkeeping-only changes cost one
+    # more round trip than it saved (tried, in-process timing of bench_alert_cost's batches).
     _alerts_update([alert for alert_id, (_, alert) in changed.items() if alert_id in existing])
     _alerts_insert([(pk, alert) for alert_id, (pk, alert) in changed.items() if alert_id not in existing])
-    _watermarks_move(new_watermarks)
     outbox = []
     for vehicle_pk, event in events:
         acknowledged_at, acknowledged_by = acknowledgement.get(event.alert.id, (None, None))
@@ -331,29 +331,45 @@ def _alerts_update(alerts: list[rules.AlertState]) -> None:
         )
 
 
-def _watermarks_move(moves: list[tuple[int, datetime, list[Any]]]) -> None:
+# A watermark's series with the new points appended, cut to its last SOH_JUMP_WINDOW values.
+_APPENDED = "(w.{0} || EXCLUDED.{0})[greatest(1, cardinality(w.{0}) + cardinality(EXCLUDED.{0}) - {1}):]"
+_SOH_AT_APPENDED = _APPENDED.format("soh_at", rules.SOH_JUMP_WINDOW - 1)
+_SOH_APPENDED = _APPENDED.format("soh", rules.SOH_JUMP_WINDOW - 1)
+
+
+def _watermarks_move(moves: dict[int, tuple[datetime, list[list[float]]]]) -> dict[int, list[list[float]]]:
+    """Move the vehicles' watermarks to their newest evaluated log and append that report's SoH points to
+    their series, in SQL (one upsert: the series never travels to Python and back); the new series of the
+    vehicles whose series could hold a jump (its SoH range at least JUMP_MIN_PCT), the others' cannot.
+    `moves`: vehicle -> (its newest fresh log's timestamp, the fresh reports' [epoch s, SoH] pairs)."""
     if not moves:
-        return
+        return {}
+    window = rules.SOH_JUMP_WINDOW
+    rows = [(pk, until, at, soh) for pk, (until, points) in moves.items() for at, soh in points[-window:]]
+    newer = "EXCLUDED.evaluated_until >= w.evaluated_until"
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {_WATERMARK_TABLE} (vehicle_id, evaluated_until, soh_recent) "
-            "SELECT * FROM unnest(%s::bigint[], %s::timestamptz[], %s::jsonb[]) "
+            f"INSERT INTO {_WATERMARK_TABLE} AS w (vehicle_id, evaluated_until, soh_at, soh) "
+            "SELECT n.pk, max(n.until), array_agg(n.at ORDER BY n.i), array_agg(n.soh ORDER BY n.i) "
+            "FROM unnest(%s::bigint[], %s::timestamptz[], %s::bigint[], %s::float8[]) WITH ORDINALITY "
+            "AS n(pk, until, at, soh, i) GROUP BY n.pk "
             "ON CONFLICT (vehicle_id) DO UPDATE SET evaluated_until = "
-            f"GREATEST({_WATERMARK_TABLE}.evaluated_until, EXCLUDED.evaluated_until), soh_recent = CASE WHEN "
-            f"EXCLUDED.evaluated_until >= {_WATERMARK_TABLE}.evaluated_until THEN EXCLUDED.soh_recent "
-            f"ELSE {_WATERMARK_TABLE}.soh_recent END",
+            "GREATEST(w.evaluated_until, EXCLUDED.evaluated_until), "
+            f"soh_at = CASE WHEN {newer} THEN {_SOH_AT_APPENDED} ELSE w.soh_at END, "
+            f"soh = CASE WHEN {newer} THEN {_SOH_APPENDED} ELSE w.soh END "
+            # Only the series whose range could hold a jump come back (as one 2 x n array), the rest stay put.
+            "RETURNING w.vehicle_id, CASE WHEN (SELECT max(x) - min(x) FROM unnest(w.soh) AS x) >= %s "
+            "THEN ARRAY[w.soh_at::float8[], w.soh] END",
             [
-                [pk for pk, _, _ in moves],
-                [at for _, at, _ in moves],
-                [json.dumps(series, separators=(",", ":")) for _, _, series in moves],
+                [row[0] for row in rows],
+                [row[1] for row in rows],
+                [row[2] for row in rows],
+                [row[3] for row in rows],
+                JUMP_MIN_PCT,
             ],
         )
-
-
-def _json_list(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    return list(json.loads(value) if isinstance(value, str) else value)
+        wide = [(pk, series) for pk, series in cursor.fetchall() if series is not None]
+    return {pk: [[int(at), soh] for at, soh in zip(series[0], series[1], strict=True)] for pk, series in wide}
 
 
 def _analytics_findings(
@@ -361,19 +377,18 @@ def _analytics_findings(
     observations: dict[int, list[rules.Observation]],
     by_log: dict[str, EvaluatedReport],
     watermarks: dict[int, datetime],
-    soh_recent: dict[int, list[Any]],
     unresolved: dict[int, dict[str, rules.AlertState]],
     profiles: dict[int, str],
-) -> dict[int, list[Any]]:
+) -> None:
     """Judge `weak_cell` and `soh_jump` on each vehicle's newest new report (alerts.rules' docstring says how),
-    in place in `observations`; the vehicles' new SoH series, to store with their watermarks.
+    in place in `observations`, and move the vehicles' watermarks and SoH series (_watermarks_move).
 
-    Cost: plain Python on data in hand for every vehicle (the weak-cell gate on the report's own cells, the
-    SoH series' range); one query for the vehicles whose gate passes and whose open weak_cell alert (if any)
-    shows other cells (their last WEAK_CELL_WINDOW logs' cell arrays); the jump detector only on a series that
-    could hold a step."""
-    series_moves: dict[int, list[Any]] = {}
+    Cost: plain Python on data in hand for every vehicle (the weak-cell gate on the report's own cells); the
+    SoH series stay in the database, which returns only those whose range could hold a step (the jump
+    detector runs on those); one query for the vehicles whose gate passes and whose open weak_cell alert (if
+    any) shows other cells (their last WEAK_CELL_WINDOW logs' cell arrays)."""
     newest: dict[int, int] = {}  # vehicle -> index of its newest new observation
+    moves: dict[int, tuple[datetime, list[list[float]]]] = {}
     window_wanted: dict[int, datetime] = {}
     for vehicle_pk, items in observations.items():
         items.sort(key=lambda item: item.timestamp)
@@ -381,25 +396,20 @@ def _analytics_findings(
         fresh = [i for i, item in enumerate(items) if not item.late and (mark is None or item.timestamp > mark)]
         if not fresh or vehicle_pk not in profiles:
             continue
-        series = list(soh_recent.get(vehicle_pk, []))
+        points: list[list[float]] = []
         for i in fresh:
             report = by_log[items[i].log_id]
-            series.append([round(report.timestamp.timestamp()), report.battery_soh])
-        series = series[-rules.SOH_JUMP_WINDOW :]
-        series_moves[vehicle_pk] = series
+            points.append([round(report.timestamp.timestamp()), report.battery_soh])
         last = fresh[-1]
         newest[vehicle_pk] = last
-        profile = profiles[vehicle_pk]
+        moves[vehicle_pk] = (items[last].timestamp, points)
         report = by_log[items[last].log_id]
-        extra: list[rules.Finding] = []
-        jump = rules.soh_jump_finding(series)
-        if jump is not None:
-            extra.append(jump)
-        gate = rules.weak_cell_in_log(report.cell_voltages, report.cell_temperatures, profile)
+        extra: tuple[rules.Finding, ...] = ()
+        gate = rules.weak_cell_in_log(report.cell_voltages, report.cell_temperatures, profiles[vehicle_pk])
         if gate is not None:
             open_alert = unresolved.get(vehicle_pk, {}).get(rules.WEAK_CELL)
             if open_alert is not None and tuple(open_alert.cells) == gate.cells:
-                extra.append(gate)  # the same cells as the open alert: kept without the window
+                extra = (gate,)  # the same cells as the open alert: kept without the window
             else:
                 window_wanted[vehicle_pk] = report.timestamp
         items[last] = replace(
@@ -407,6 +417,11 @@ def _analytics_findings(
             findings=(*items[last].findings, *extra),
             assessed=(*rules.REPORT_TYPES, rules.WEAK_CELL, rules.SOH_JUMP),
         )
+    for vehicle_pk, series in _watermarks_move(moves).items():
+        jump = rules.soh_jump_finding(series)
+        if jump is not None:
+            item = observations[vehicle_pk][newest[vehicle_pk]]
+            observations[vehicle_pk][newest[vehicle_pk]] = replace(item, findings=(*item.findings, jump))
     if window_wanted:
         windows = _cell_windows(window_wanted)
         for vehicle_pk in window_wanted:
@@ -414,7 +429,6 @@ def _analytics_findings(
             if finding is not None:
                 item = observations[vehicle_pk][newest[vehicle_pk]]
                 observations[vehicle_pk][newest[vehicle_pk]] = replace(item, findings=(*item.findings, finding))
-    return series_moves
 
 
 def _cell_windows(until: dict[int, datetime]) -> dict[int, list[CellsSnapshot]]:

@@ -5,7 +5,7 @@ import uuid
 
 from celery import shared_task
 
-from alerts.dispatch import DELIVER_TASK, deliveries_enqueue
+from alerts.dispatch import DELIVER_TASK, FAN_OUT_TASK, deliveries_enqueue, deliveries_enqueue_each
 from alerts.services import alerts_escalate, webhook_deliveries_due, webhook_delivery_attempt
 
 logger = logging.getLogger(__name__)
@@ -21,6 +21,14 @@ def deliver_webhook(delivery_id: str) -> str | None:
         logger.error("deliver_webhook: malformed delivery id %r dropped", delivery_id)
         return None
     return webhook_delivery_attempt(delivery_id=parsed)
+
+
+@shared_task(name=FAN_OUT_TASK, acks_late=True, ignore_result=True)
+def deliver_webhooks(delivery_ids: list[str]) -> int:
+    """Fan out one report batch's deliveries (one message from the batch) into one task per delivery."""
+    ids = [str(delivery_id) for delivery_id in delivery_ids if isinstance(delivery_id, str)]
+    deliveries_enqueue_each(ids)
+    return len(ids)
 
 
 @shared_task(name="alerts.deliver_due_webhooks", acks_late=True, ignore_result=True)

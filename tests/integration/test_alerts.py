@@ -195,7 +195,7 @@ def test_a_soh_drop_opens_a_critical_soh_jump_that_resolves_once_the_step_leaves
         run_batch(post(log("EV-J1", minute, soh=value)))
     (alert,) = unresolved("EV-J1")
     assert (alert.type, alert.severity, alert.occurrences, alert.cells) == ("soh_jump", "critical", 1, [])
-    assert AlertWatermark.objects.get(vehicle=alert.vehicle).soh_recent[-1][1] == 83.0
+    assert AlertWatermark.objects.get(vehicle=alert.vehicle).soh[-1] == 83.0
     minute = len(soh)
     while unresolved("EV-J1") and minute < 200:
         run_batch(post(log("EV-J1", minute, soh=83.0)))

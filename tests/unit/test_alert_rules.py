@@ -5,6 +5,8 @@ import itertools
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from alerts import rules
 from alerts.rules import AlertState, Finding, Observation, evaluate_vehicle
@@ -286,6 +288,37 @@ def test_the_weak_cell_gate_takes_the_section_6_alert_deviation_of_the_profile(l
 def test_the_weak_cell_gate_takes_a_hot_cell_too():
     assert rules.weak_cell_in_log([4.0] * 4, [30.0, 30.0, 38.0, 30.0]).cells == (2,)  # 8 °C above the pack
     assert rules.weak_cell_in_log([4.0] * 4, [30.0, 30.0, 37.99, 30.0]) is None
+
+
+def _weak_cells_by_every_cell(voltages: list[float], temperatures: list[float], profile: str) -> Finding | None:
+    """The gate's definition, cell by cell (what weak_cell_in_log's shortcuts must agree with)."""
+    limits = rules._profile_of(profile)
+    v_median, t_median = rules._median(voltages), rules._median(temperatures)
+    cells, worst = [], 0.0
+    for index, voltage in enumerate(voltages):
+        deviation = round((voltage - v_median) * 1000.0, 2)
+        excess = round(temperatures[index] - t_median, 2)
+        if abs(deviation) >= limits.cell_alert_deviation_mv or excess >= limits.cell_alert_temperature_excess_c:
+            cells.append(index)
+            worst = max(worst, abs(deviation))
+    return Finding("weak_cell", worst, tuple(cells)) if cells else None
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    pack=st.integers(min_value=1, max_value=40).flatmap(
+        lambda n: st.tuples(
+            st.lists(st.floats(min_value=3.2, max_value=3.4), min_size=n, max_size=n),
+            st.lists(st.floats(min_value=20.0, max_value=45.0), min_size=n, max_size=n),
+        )
+    ),
+    profile=st.sampled_from(["nmc", "lfp"]),
+)
+def test_the_weak_cell_gate_shortcuts_agree_with_the_cell_by_cell_definition(pack, profile):
+    voltages, temperatures = pack
+    assert rules.weak_cell_in_log(voltages, temperatures, profile) == _weak_cells_by_every_cell(
+        voltages, temperatures, profile
+    )
 
 
 def test_a_weak_cell_needs_the_window_to_confirm_it():
