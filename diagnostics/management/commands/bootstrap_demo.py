@@ -1,9 +1,12 @@
 """The demo set-up of `make run`: a fleet, a user demo/demo, seeded logs, and how to try the API."""
 
+from datetime import UTC, datetime, timedelta
+
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from fleets.services import api_user_create
+from vehicles.models import DiagnosticLog
 
 DEMO = {"username": "demo", "password": "demo", "fleet": "demo"}
 
@@ -12,27 +15,34 @@ class Command(BaseCommand):
     help = "Create the demo fleet and user (demo/demo), seed mock logs, and print the URLs and a sample curl."
 
     def add_arguments(self, parser):  # type: ignore[no-untyped-def]
-        parser.add_argument("--vehicles", type=int, default=10)
-        parser.add_argument("--logs-per-vehicle", type=int, default=30)
+        parser.add_argument("--vehicles", type=int, default=20)
+        parser.add_argument("--logs-per-vehicle", type=int, default=120, help="Daily logs, the last one today.")
         parser.add_argument("--base-url", default="http://127.0.0.1:8000")
 
     def handle(self, *args, **options):  # type: ignore[no-untyped-def]
         api_user_create(username=DEMO["username"], fleet_name=DEMO["fleet"], password=DEMO["password"])
-        # A fixed start makes a second `make run` a cheap, idempotent retry of the same logs.
-        call_command(
-            "seed_diagnostics",
-            vehicles=options["vehicles"],
-            logs_per_vehicle=options["logs_per_vehicle"],
-            seed=42,
-            fleet=DEMO["fleet"],
-            prefix="EV-DEMO",
-            start="2026-01-01T00:00:00Z",
-            stdout=self.stdout,
-        )
+        if DiagnosticLog.objects.filter(vehicle__fleet__name=DEMO["fleet"]).exists():
+            # A second `make run` keeps the demo fleet as it is (and what was posted to it since).
+            self.stdout.write("The demo fleet is seeded already: its logs are kept.")
+        else:
+            # Daily histories that end today (00:00 UTC), so that the dashboard's recent windows have data.
+            today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+            start = today - timedelta(days=options["logs_per_vehicle"] - 1)
+            call_command(
+                "seed_diagnostics",
+                vehicles=options["vehicles"],
+                logs_per_vehicle=options["logs_per_vehicle"],
+                seed=42,
+                fleet=DEMO["fleet"],
+                prefix="EV-DEMO",
+                start=start.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                stdout=self.stdout,
+            )
         url = options["base_url"]
         self.stdout.write(
             f"""
 Battery health service: {url}
+  dashboard   {url}/          (user demo / password demo; `make frontend` builds it)
   health      {url}/healthz   readiness {url}/readyz
   API         {url}/api/v1/   (user demo / password demo)
 
