@@ -1,7 +1,6 @@
 """HTTP interface of analytics (API.md section 6): a vehicle's health trend and forecast, its cell ranking."""
 
 from django.utils import timezone
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.permissions import IsAuthenticated
@@ -12,6 +11,7 @@ from rest_framework.views import APIView
 from analytics.domain.cells import cells_rank
 from analytics.domain.profiles import profile_get
 from analytics.selectors import vehicle_cells_window, vehicle_health
+from analytics.serializers import CellRankingSerializer, VehicleHealthSerializer
 from common.openapi import AUTHENTICATED_ERRORS, error_responses
 from common.timestamps import format_timestamp
 from fleets.permissions import IsFleetMember
@@ -38,7 +38,7 @@ class VehicleHealthApi(APIView):
     @extend_schema(
         operation_id="vehicles_health",
         responses={
-            200: OpenApiResponse(OpenApiTypes.OBJECT, description="API.md section 6, health trend and forecast."),
+            200: OpenApiResponse(VehicleHealthSerializer, description="API.md section 6, health trend and forecast."),
             **error_responses(404, *AUTHENTICATED_ERRORS),
         },
     )
@@ -62,7 +62,7 @@ class VehicleCellsApi(APIView):
             )
         ],
         responses={
-            200: OpenApiResponse(OpenApiTypes.OBJECT, description="API.md section 6, cells."),
+            200: OpenApiResponse(CellRankingSerializer, description="API.md section 6, cells."),
             **error_responses(400, 404, *AUTHENTICATED_ERRORS),
         },
     )

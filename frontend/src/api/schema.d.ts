@@ -617,6 +617,22 @@ export interface components {
             /** Format: double */
             temperature: number;
         };
+        CellRank: {
+            id: number;
+            /** Format: double */
+            voltage_deviation_mv: number;
+            /** Format: double */
+            voltage_drift_mv_per_30d: number | null;
+            /** Format: double */
+            temperature_excess_c: number;
+            level: components["schemas"]["LevelEnum"];
+            reasons: components["schemas"]["ReasonsEnum"][];
+        };
+        CellRanking: {
+            vehicle_id: string;
+            window: components["schemas"]["CellWindow"];
+            cells: components["schemas"]["CellRank"][];
+        };
         CellReading: {
             /** Format: uuid */
             log_id: string;
@@ -638,8 +654,28 @@ export interface components {
              */
             voltage_deviation_mv: number;
         };
+        CellWindow: {
+            /** Format: date-time */
+            since: string | null;
+            /** Format: date-time */
+            until: string | null;
+            logs: number;
+        };
+        CycleEstimate: {
+            estimate: number | null;
+            low: number | null;
+            high: number | null;
+        };
         DataQuality: {
             flags: components["schemas"]["FlagsEnum"][];
+        };
+        DateEstimate: {
+            /** Format: date */
+            estimate: string | null;
+            /** Format: date */
+            low: string | null;
+            /** Format: date */
+            high: string | null;
         };
         Delivery: {
             /**
@@ -819,6 +855,12 @@ export interface components {
          * @enum {string}
          */
         ErrorDetailCodeEnum: "invalid" | "parse_error" | "not_authenticated" | "permission_denied" | "not_found" | "conflict" | "payload_too_large" | "unsupported_media_type" | "method_not_allowed" | "not_acceptable" | "throttled" | "server_error" | "service_unavailable";
+        Fade: {
+            /** Format: double */
+            percent_per_1000_cycles: number | null;
+            /** Format: double */
+            percent_per_year: number | null;
+        };
         /**
          * @description * `late_upload` - late_upload
          *     * `capacity_above_nominal` - capacity_above_nominal
@@ -843,6 +885,28 @@ export interface components {
                 [key: string]: number;
             };
         };
+        Forecast: {
+            status: components["schemas"]["ForecastStatusEnum"];
+            /** Format: double */
+            threshold_soh: number;
+            /**
+             * Format: double
+             * @description The probability of the central interval low..high.
+             */
+            interval: number;
+            cycle_count: components["schemas"]["CycleEstimate"];
+            date: components["schemas"]["DateEstimate"];
+            method: string;
+            version: string;
+        };
+        /**
+         * @description * `ok` - ok
+         *     * `insufficient_data` - insufficient_data
+         *     * `reached` - reached
+         *     * `beyond_horizon` - beyond_horizon
+         * @enum {string}
+         */
+        ForecastStatusEnum: "ok" | "insufficient_data" | "reached" | "beyond_horizon";
         /**
          * @description * `202` - 202
          *     * `200` - 200
@@ -865,6 +929,17 @@ export interface components {
          * @enum {string}
          */
         IngestResponseStatusEnum: "processing" | "completed" | "failed";
+        Jump: {
+            log_id: string;
+            /** Format: date-time */
+            timestamp: string;
+            /** Format: double */
+            soh_before: number;
+            /** Format: double */
+            soh_after: number;
+            /** Format: double */
+            delta: number;
+        };
         LatestReport: {
             /** Format: uuid */
             log_id: string;
@@ -875,8 +950,23 @@ export interface components {
             cycle_count: number;
             anomalies: string[];
         };
+        /**
+         * @description * `alert` - alert
+         *     * `warn` - warn
+         *     * `ok` - ok
+         * @enum {string}
+         */
+        LevelEnum: "alert" | "warn" | "ok";
         /** @enum {unknown} */
         NullEnum: null;
+        /**
+         * @description * `low_voltage` - low_voltage
+         *     * `high_voltage` - high_voltage
+         *     * `voltage_drift` - voltage_drift
+         *     * `hot` - hot
+         * @enum {string}
+         */
+        ReasonsEnum: "low_voltage" | "high_voltage" | "voltage_drift" | "hot";
         ReportList: {
             results: components["schemas"]["BatteryReportOutput"][];
             /**
@@ -901,6 +991,19 @@ export interface components {
          * @enum {string}
          */
         ResolutionEnum: "auto" | "manual";
+        SeriesPoint: {
+            log_id: string;
+            /** Format: date-time */
+            timestamp: string;
+            cycle_count: number;
+            /** Format: double */
+            battery_soh: number;
+            /**
+             * Format: double
+             * @description The trend's value here.
+             */
+            fitted: number | null;
+        };
         /**
          * @description * `warning` - warning
          *     * `critical` - critical
@@ -984,6 +1087,18 @@ export interface components {
             log_count: number;
             /** @description The completed report with the newest log timestamp. */
             latest: components["schemas"]["LatestReport"] | null;
+        };
+        VehicleHealth: {
+            vehicle_id: string;
+            profile: components["schemas"]["BatteryProfileEnum"];
+            logs_used: number;
+            /** Format: double */
+            soh_latest: number | null;
+            fade: components["schemas"]["Fade"];
+            forecast: components["schemas"]["Forecast"];
+            jumps: components["schemas"]["Jump"][];
+            /** @description Thinned to at most 2,000 points, evenly over time. */
+            series: components["schemas"]["SeriesPoint"][];
         };
         VehicleList: {
             results: components["schemas"]["Vehicle"][];
@@ -2849,9 +2964,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["CellRanking"];
                 };
             };
             /** @description Invalid input or unparseable JSON (code invalid or parse_error). */
@@ -3489,9 +3602,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["VehicleHealth"];
                 };
             };
             /** @description Missing, expired or invalid access token (not_authenticated). */
