@@ -14,6 +14,9 @@ RUN pip install --no-cache-dir -r requirements.txt
 COPY . .
 COPY --from=frontend /frontend/dist /app/frontend/dist
 RUN python -m whitenoise.compress --no-brotli /app/frontend/dist
+# The admin's, DRF's and Swagger UI's static files, served by WhiteNoise from STATIC_ROOT (no database needed).
+RUN DJANGO_SECRET_KEY=build-only DATABASE_URL=postgres://build@127.0.0.1:1/none \
+    python manage.py collectstatic --noinput -v 0
 # /run/metrics: the mount point of the shared metrics volume (docker-compose.yml), writable by the app.
 RUN useradd --system --home /app battery && mkdir -p /run/metrics && chown -R battery /app /run/metrics
 USER battery
