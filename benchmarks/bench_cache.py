@@ -34,7 +34,17 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path[:] = [str(REPO_ROOT), *(p for p in sys.path if Path(p or ".").resolve() != REPO_ROOT / "benchmarks")]
 
 from benchmarks.bench_workers import insert_pending  # noqa: E402
-from benchmarks.common import GetSpec, Results, base_parser, bench_stack, closed_loop, log, serve, wrk_available  # noqa: E402
+from benchmarks.common import (  # noqa: E402
+    GetSpec,
+    Results,
+    base_parser,
+    bench_stack,
+    child_ask,
+    closed_loop,
+    log,
+    serve,
+    wrk_available,
+)
 
 
 def _child() -> int:
@@ -113,16 +123,7 @@ def _in_process(args: Any, fleet: Any, paths: dict[str, list[str]], results: Res
         )
 
     def block(mode: str, kind: str, count: int) -> dict[str, Any]:
-        child = children[mode]
-        assert child.stdin is not None
-        assert child.stdout is not None
-        child.stdin.write(f"{kind} {count}\n")
-        child.stdin.flush()
-        line = child.stdout.readline()
-        if not line:
-            raise RuntimeError(f"{mode} exited: see {fleet.stack.logdir}")
-        answer: dict[str, Any] = json.loads(line)
-        return answer
+        return child_ask(children[mode], f"{kind} {count}", fleet.stack.logdir / f"in-process-{mode}.log")
 
     runs = [(kind, mode) for kind in ("report", "vehicle") for mode in ("cache", "nocache")]
     samples: dict[str, dict[str, list[float]]] = {f"{k}-{m}": {"cpu": [], "wall": []} for k, m in runs}

@@ -52,7 +52,7 @@ sys.path[:] = [str(REPO_ROOT), *(p for p in sys.path if Path(p or ".").resolve()
 
 import httpx  # noqa: E402
 
-from benchmarks.common import IngestSpec, closed_loop, serve_checkout  # noqa: E402
+from benchmarks.common import IngestSpec, child_ask, closed_loop, serve_checkout  # noqa: E402
 
 
 def _purge(env: dict[str, str]) -> None:
@@ -145,16 +145,7 @@ def _in_process(args: argparse.Namespace, configs: dict[str, tuple[Path, dict[st
             )
 
         def block(name: str, count: int) -> dict[str, Any]:
-            child = children[name]
-            assert child.stdin is not None
-            assert child.stdout is not None
-            child.stdin.write(f"run {count}\n")
-            child.stdin.flush()
-            line = child.stdout.readline()
-            if not line:
-                raise RuntimeError(f"{name} exited: see {work / (name + '.log')}")
-            answer: dict[str, Any] = json.loads(line)
-            return answer
+            return child_ask(children[name], f"run {count}", work / f"{name}.log")
 
         for name in names:  # warm-up: every vehicle claimed, every code path compiled
             block(name, args.warmup_requests)

@@ -738,6 +738,20 @@ def serve(
     return Server(name, f"http://127.0.0.1:{port}", proc)
 
 
+def child_ask(child: subprocess.Popen[str], command: str, log_path: Path) -> dict[str, Any]:
+    """One exchange with an in-process measuring child (bench_cache, bench_observability): the command
+    line out, its one JSON line back; the child's stderr log named if it exited."""
+    assert child.stdin is not None
+    assert child.stdout is not None
+    child.stdin.write(f"{command}\n")
+    child.stdin.flush()
+    line = child.stdout.readline()
+    if not line:
+        raise RuntimeError(f"the measuring child exited: see {log_path}")
+    answer: dict[str, Any] = json.loads(line)
+    return answer
+
+
 def serve_checkout(checkout: Path, env: dict[str, str], log_path: Path, name: str = "") -> Server:
     """granian 2 x 2 (the harness's command line) serving `checkout`'s code (another revision's worktree, or
     this one) with `env`, outside any stack; waited for (/healthz). Stop it with Server.stop()."""
