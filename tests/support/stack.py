@@ -157,7 +157,7 @@ class Stack:
                 manage(self.env, "migrate", "--noinput", "-v", "0", timeout=300)
                 if self.api_user is not None:
                     user, fleet, password = self.api_user
-                    manage(self.env, "create_api_user", user, "--fleet", fleet, "--password", password)
+                    manage(self.env, "create_api_user", user, "--fleet", fleet, f"--password={password}")
             if web:
                 port = free_port()
                 self.url = f"http://127.0.0.1:{port}"
