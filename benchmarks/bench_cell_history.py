@@ -615,7 +615,8 @@ def main() -> int:
 
     os.environ["DATABASE_URL"] = args.database_url
     os.environ.pop("CELERY_BROKER_URL", None)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    os.environ["CELERY_TASK_ALWAYS_EAGER"] = "true"
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
     import django
 
     if not args.skip_reads:

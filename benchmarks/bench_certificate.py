@@ -68,7 +68,9 @@ def main() -> None:
 
 
 def _measure(results: Results, database_url: str, repeat: int, logs: int) -> None:
-    os.environ.update(DATABASE_URL=database_url, DJANGO_SETTINGS_MODULE="config.settings")
+    os.environ.update(
+        DATABASE_URL=database_url, DJANGO_SETTINGS_MODULE="config.settings.local", CELERY_TASK_ALWAYS_EAGER="true"
+    )
     os.environ.pop("CELERY_BROKER_URL", None)
     sys.path.insert(0, FORCE_PSYCOPG2)
     import django

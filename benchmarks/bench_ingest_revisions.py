@@ -137,7 +137,7 @@ def main() -> int:
     after_revision = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], cwd=REPO_ROOT, check=True, capture_output=True, text=True
     ).stdout.strip()
-    base = dict(os.environ, DJANGO_SETTINGS_MODULE="config.settings", DJANGO_SECRET_KEY="bench-only-not-secret")
+    base = dict(os.environ, DJANGO_SECRET_KEY="bench-only-not-secret")
     base.update(THROTTLE_USER_RATE="100000000/min", THROTTLE_FLEET_RATE="100000000/min", LOG_LEVEL="WARNING")
     configs: dict[str, tuple[Path, dict[str, str]]] = {}
     try:
@@ -146,6 +146,10 @@ def main() -> int:
             _admin(server_url, f"DROP DATABASE IF EXISTS {database}")
             _admin(server_url, f"CREATE DATABASE {database}")
             env = {**base, "DATABASE_URL": urlparse(server_url)._replace(path=f"/{database}").geturl()}
+            # Revisions before the settings split have one module; since, the local settings read the same
+            # environment (a database and a broker: the measured server publishes as deployed).
+            split = (checkout / "config" / "settings" / "local.py").exists()
+            env["DJANGO_SETTINGS_MODULE"] = "config.settings.local" if split else "config.settings"
             _manage(checkout, env, "migrate", "--noinput")
             _manage(checkout, env, "create_api_user", USER, "--fleet", FLEET, "--password", PASSWORD)
             configs[name] = (checkout, env)

@@ -241,7 +241,7 @@ def main() -> int:
             p.error(f"{name} must be set")
 
     work = Path(tempfile.mkdtemp(prefix="bench-obs-"))
-    base = dict(os.environ, DJANGO_SETTINGS_MODULE="config.settings", DJANGO_SECRET_KEY="bench-only-not-secret")
+    base = dict(os.environ, DJANGO_SETTINGS_MODULE="config.settings.local", DJANGO_SECRET_KEY="bench-only-not-secret")
     base.pop("PROMETHEUS_MULTIPROC_DIR", None)
     base.update(THROTTLE_USER_RATE="100000000/min", THROTTLE_FLEET_RATE="100000000/min", LOG_LEVEL="INFO")
     subprocess.run([sys.executable, "manage.py", "migrate", "--noinput"], cwd=REPO_ROOT, env=base, check=True)

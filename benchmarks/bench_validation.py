@@ -85,7 +85,7 @@ def per_call(fn: Callable[[], Any], *, budget_s: float, repeats: int) -> float:
 def main() -> int:
     p = base_parser(__doc__ or "")
     args = p.parse_args()
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
     os.environ.setdefault("DJANGO_SECRET_KEY", "bench-validation-only")
     data_dir = tempfile.mkdtemp(prefix="bench-validation-")  # settings never touch the checkout's .data/
     os.environ.setdefault("BATTERY_DATA_DIR", data_dir)

@@ -7,7 +7,7 @@ and whatever is bound in the context at that moment: `request_id` (common.middle
 console line with the same fields. Module loggers keep `logging.getLogger(__name__)` and %-formatting:
 the formatter adds the context; `extra={...}` fields are added too.
 
-No Django import at module level: config/settings.py builds LOGGING from `logging_config`.
+No Django import at module level: config/settings/base.py builds LOGGING from `logging_config`.
 """
 
 import logging

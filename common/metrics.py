@@ -3,7 +3,7 @@
 Counters and histograms are counted where things happen (a web process, a worker child) with the official
 `prometheus_client`. With several processes (granian workers, Celery prefork children) each process writes
 its samples to memory-mapped files in `PROMETHEUS_MULTIPROC_DIR` (prometheus_client's multiprocess mode,
-set before the first import of prometheus_client: config/settings.py sees to it), and /metrics merges the
+set before the first import of prometheus_client: config/settings/base.py sees to it), and /metrics merges the
 files of every process. Web and worker may run in different containers whose process ids collide, so
 each process group writes its own directory under one shared root (`METRICS_MULTIPROC_ROOT`) and the
 scrape merges every `*.db` file below that root. A group's directory is emptied when the group starts

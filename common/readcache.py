@@ -15,7 +15,7 @@ vehicle id is a different key, and a miss goes to the database's fleet-scoped qu
   price is one more GET per read. Entries expire after READ_CACHE_VEHICLE_TTL_S, generations after twice
   that (an entry stored while no generation was set can never outlive a later generation's expiry).
 
-Off unless READ_CACHE is true (config/settings.py: the default with REDIS_URL set; without it the cache is
+Off unless READ_CACHE is true (config/settings/base.py: the default with REDIS_URL set; without it the cache is
 each process's own memory, which another process's write could not invalidate). A cache outage is a miss
 (the cache's IGNORE_EXCEPTIONS): the database answers.
 """

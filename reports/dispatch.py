@@ -205,7 +205,7 @@ def stale_logs_requeue(*, older_than_s: float, limit: int = 1000) -> list[uuid.U
         return []
     now = timezone.now()
     with transaction.atomic():
-        released = claims_abandoned_release(limit=limit, legacy_older_than_s=older_than_s)
+        released = claims_abandoned_release(limit=limit)
         lost: list[uuid.UUID] = []
         if not depth and len(released) < limit:
             lost = list(

@@ -62,31 +62,23 @@ def _claim_key_release(key: int) -> None:
         logger.warning("claim lock %s not released (%s); the connection's end releases it", key, exc)
 
 
-def claims_abandoned_release(
-    *, limit: int = 1000, legacy_older_than_s: float | None = None, keep_claim_time: bool = False
-) -> list[uuid.UUID]:
+def claims_abandoned_release(*, limit: int = 1000, keep_claim_time: bool = False) -> list[uuid.UUID]:
     """Put the logs whose claim was abandoned back to `pending`; their ids (the caller enqueues them).
 
     Abandoned: `processing` under a claim whose lock nobody holds (the claiming worker died, or gave up
     on a transient error). A log that a live worker holds is never taken: its lock is held, and its row
-    is locked while it is computed (SKIP LOCKED). `legacy_older_than_s` also releases `processing` logs
-    with no claim key (claimed before claim keys existed) untouched for that long. `keep_claim_time`: the
+    is locked while it is computed (SKIP LOCKED). `keep_claim_time`: the
     released logs keep their claim's time as `status_changed_at`, older than the logs that arrived since, so
     the next tasks' top-ups (oldest pending first) take them first; otherwise they are stamped now (the
     sweeper's way: it then leaves them alone for a threshold).
     """
     stamp = "" if keep_claim_time else ", status_changed_at = now()"
-    legacy = ""
-    params: list[object] = [ProcessingStatus.PROCESSING]
-    if legacy_older_than_s is not None:
-        legacy = " OR (status = %s AND claim_key IS NULL AND status_changed_at < now() - make_interval(secs => %s))"
-        params += [ProcessingStatus.PROCESSING, legacy_older_than_s]
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {_LOG_TABLE} SET status = %s, claim_key = NULL{stamp} "
-            f"WHERE id IN (SELECT id FROM {_LOG_TABLE} WHERE {_ABANDONED}{legacy} "
+            f"WHERE id IN (SELECT id FROM {_LOG_TABLE} WHERE {_ABANDONED} "
             "ORDER BY status_changed_at LIMIT %s FOR UPDATE SKIP LOCKED) RETURNING id",
-            [ProcessingStatus.PENDING, *params, limit],
+            [ProcessingStatus.PENDING, ProcessingStatus.PROCESSING, limit],
         )
         return [row[0] for row in cursor.fetchall()]
 

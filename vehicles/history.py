@@ -6,7 +6,6 @@ element per log through the (vehicle, timestamp) index. Why this storage and not
 table: docs/performance.md, "One cell's history: storage by measurement".
 """
 
-import json
 import statistics
 import uuid
 from collections.abc import Sequence
@@ -40,19 +39,15 @@ def voltage_deviation_mv(voltage: float, median_v: float) -> float:
 
 # One index range scan on (vehicle_id, timestamp); per row one element of each array (ids are 0-based,
 # arrays 1-based). The id and the timestamp come as the API's text (format_timestamp's format): parsing
-# 4,400 UUIDs and datetimes in Python and formatting them back cost more than the query. A row not yet
-# backfilled (arrays NULL: stored by a release before these columns) hands
-# over its JSONB, which is read with the same function the ingest services use.
+# 4,400 UUIDs and datetimes in Python and formatting them back cost more than the query.
 _HISTORY_SQL = f"""
 SELECT l.id::text, to_char(l.timestamp AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
-       l.cell_voltages[%(index)s], l.cell_temperatures[%(index)s], l.voltage_median,
-       CASE WHEN l.cell_voltages IS NULL THEN l.cells END
+       l.cell_voltages[%(index)s], l.cell_temperatures[%(index)s], l.voltage_median
 FROM {_LOG_TABLE} AS l
 WHERE l.vehicle_id = %(vehicle_pk)s
   AND l.timestamp >= %(low)s AND (%(until)s::timestamptz IS NULL OR l.timestamp < %(until)s)
   AND (%(after_ts)s::timestamptz IS NULL OR (l.timestamp, l.id) > (%(after_ts)s, %(after_id)s::uuid))
-  AND CASE WHEN l.cell_voltages IS NULL THEN jsonb_array_length(l.cells) > %(cell_id)s
-           ELSE cardinality(l.cell_voltages) > %(cell_id)s END
+  AND cardinality(l.cell_voltages) > %(cell_id)s
 ORDER BY l.timestamp, l.id
 LIMIT %(limit)s
 """
@@ -111,11 +106,7 @@ def vehicle_cell_history(
         )
         rows = cursor.fetchall()
     history = []
-    for log_id, timestamp, voltage, temperature, median, cells in rows:
-        if cells is not None:
-            cells = json.loads(cells) if isinstance(cells, str) else cells
-            voltages, temperatures, median = cell_history_columns(cells)
-            voltage, temperature = voltages[cell_id], temperatures[cell_id]
+    for log_id, timestamp, voltage, temperature, median in rows:
         history.append(
             {
                 "log_id": log_id,

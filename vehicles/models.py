@@ -101,11 +101,11 @@ class DiagnosticLog(models.Model):
     # One cell's history (vehicles.history) reads these instead of the JSONB: the cells' voltages (V) and
     # temperatures (°C) as float8 arrays indexed by cell id (exactly the stored numbers: float8 holds every
     # validated value as parsed), and the pack's median voltage (V). Written with the log by the ingest
-    # services; NULL only on rows stored before they existed and not yet backfilled (migration 0003).
+    # services (rows of older revisions were backfilled by migrations 0005 and 0006).
     # Why typed arrays rather than the JSONB or a per-cell table: docs/performance.md, "One cell's history".
-    cell_voltages = ArrayField(models.FloatField(), null=True, blank=True)
-    cell_temperatures = ArrayField(models.FloatField(), null=True, blank=True)
-    voltage_median = models.FloatField(null=True, blank=True)
+    cell_voltages = ArrayField(models.FloatField())
+    cell_temperatures = ArrayField(models.FloatField())
+    voltage_median = models.FloatField()
 
     class Meta:
         db_table = "diagnostics_diagnosticlog"

@@ -7,7 +7,7 @@ LOG_FORMAT=console (bench_observability's environment). What stays: the ingest v
 (not on the single-log path), so the cost measured is, if anything, slightly understated.
 """
 
-from config.settings import *  # noqa: F403
-from config.settings import MIDDLEWARE
+from config.settings.local import *  # noqa: F403
+from config.settings.local import MIDDLEWARE
 
 MIDDLEWARE = [name for name in MIDDLEWARE if name != "common.middleware.ObservabilityMiddleware"]

@@ -7,7 +7,7 @@ same middleware, same Celery app (the view publishes the report task after commi
 bench_latency's worker runs with these settings too, for the one line that imports ``bench.noop``.
 """
 
-from config.settings import *  # noqa: F403
+from config.settings.production import *  # noqa: F403
 
 ROOT_URLCONF = "benchmarks.reference.textbook_urls"
 REST_FRAMEWORK = {

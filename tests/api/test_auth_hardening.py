@@ -118,7 +118,7 @@ def test_access_lifetime_is_short_and_signing_key_configurable():
     out = subprocess.run(
         [sys.executable, "-c", code],
         cwd=ROOT,
-        env={**env, "DJANGO_SETTINGS_MODULE": "config.settings"},
+        env={**env, "DJANGO_SETTINGS_MODULE": "config.settings.local"},
         capture_output=True,
         text=True,
         timeout=60,
@@ -130,7 +130,7 @@ def test_access_lifetime_is_short_and_signing_key_configurable():
 def test_check_deploy_is_clean_under_production_settings():
     env = {
         "PATH": "/usr/bin:/bin",
-        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DJANGO_SETTINGS_MODULE": "config.settings.production",
         "DJANGO_SECRET_KEY": "prod-" + "x7Gq2vP9zL4mN8rT1wY6" * 3,
         "DJANGO_ALLOWED_HOSTS": "battery.example.com",
         "DJANGO_SECURE": "true",

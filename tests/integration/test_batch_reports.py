@@ -245,20 +245,6 @@ def test_a_log_whose_worker_died_is_not_retaken_by_a_top_up_but_by_the_start_of_
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_claim_from_before_claim_keys_is_released_by_the_sweeper_after_the_threshold(pending_logs, monkeypatch):
-    monkeypatch.setattr("reports.dispatch.reports_enqueue", lambda log_ids: True)
-    ids = pending_logs(1)
-    DiagnosticLog.objects.filter(pk=ids[0]).update(
-        status=ProcessingStatus.PROCESSING, attempts=1, status_changed_at=timezone.now() - timedelta(minutes=5)
-    )
-    assert claims_abandoned_release() == []
-    with patch("reports.dispatch.report_queue_depth", return_value=3):
-        assert stale_logs_requeue(older_than_s=600) == []
-        assert stale_logs_requeue(older_than_s=60) == [ids[0]]
-    assert DiagnosticLog.objects.get(pk=ids[0]).status == ProcessingStatus.PENDING
-
-
-@pytest.mark.django_db(transaction=True)
 def test_concurrent_topped_up_batches_compute_each_log_once(pending_logs, monkeypatch):
     ids = pending_logs(60)
     computed: list[str] = []

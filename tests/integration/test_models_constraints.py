@@ -2,6 +2,7 @@
 
 import importlib
 import json
+import statistics
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -30,6 +31,9 @@ def _log(vehicle, *, timestamp=AT, cells=CELLS, cycle_count=412):
         vehicle=vehicle,
         timestamp=timestamp,
         cells=cells,
+        cell_voltages=[cell["voltage"] for cell in cells],
+        cell_temperatures=[cell["temperature"] for cell in cells],
+        voltage_median=statistics.median(cell["voltage"] for cell in cells),
         cycle_count=cycle_count,
         nominal_capacity_kwh=60.0,
         current_capacity_kwh=54.9,
@@ -210,3 +214,17 @@ def test_received_at_is_set_by_the_database_in_utc(vehicle):
     received_at = DiagnosticLog.objects.values_list("received_at", flat=True).get(pk=log.pk)
     assert received_at.utcoffset() == timedelta(0)
     assert abs(datetime.now(UTC) - received_at) < timedelta(minutes=5)
+
+
+def test_the_migration_puts_processing_logs_of_claims_without_a_key_back_to_pending(vehicle):
+    """Claims of the revisions before claim keys: nothing holds them, so 0006 makes them pending again
+    (no code path carries them any more)."""
+    legacy, keyed = _log(vehicle), _log(vehicle, timestamp=AT + timedelta(minutes=1))
+    DiagnosticLog.objects.filter(pk=legacy.pk).update(status=ProcessingStatus.PROCESSING, claim_key=None)
+    DiagnosticLog.objects.filter(pk=keyed.pk).update(status=ProcessingStatus.PROCESSING, claim_key=7)
+    migration = importlib.import_module("vehicles.migrations.0006_no_legacy_rows").Migration
+    (release,) = [op for op in migration.operations if getattr(op, "sql", "").startswith("UPDATE")]
+    with connection.cursor() as cursor:
+        cursor.execute(release.sql)
+    assert DiagnosticLog.objects.get(pk=legacy.pk).status == ProcessingStatus.PENDING
+    assert DiagnosticLog.objects.get(pk=keyed.pk).status == ProcessingStatus.PROCESSING

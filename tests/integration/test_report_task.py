@@ -307,6 +307,9 @@ def test_a_log_the_rules_cannot_process_fails_with_the_rules_reason_and_is_not_r
         vehicle=vehicle,
         timestamp=datetime(2025, 1, 1, tzinfo=UTC),
         cells=[],
+        cell_voltages=[],
+        cell_temperatures=[],
+        voltage_median=0.0,  # a row no ingest could write: an empty pack
         cycle_count=1,
         nominal_capacity_kwh=60.0,
         current_capacity_kwh=50.0,

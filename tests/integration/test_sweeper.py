@@ -39,6 +39,8 @@ def logs_in_every_state(fleet, ingest, make_log, enqueued) -> dict[str, Any]:
     ):
         log_id = ingest(fleet, make_log(timestamp=f"2025-10-04T10:{minute:02d}:00Z")).log_id
         changes: dict[str, Any] = {"status": status}
+        if status == ProcessingStatus.PROCESSING:
+            changes["claim_key"] = 4242  # a claim whose lock nobody holds: abandoned (its worker died)
         if stale:
             changes["status_changed_at"] = hour_ago
         DiagnosticLog.objects.filter(pk=log_id).update(**changes)

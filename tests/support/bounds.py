@@ -8,7 +8,7 @@ a log whose task was lost has its report within:
   apart, at most 30 s apart (celery/worker/consumer/consumer.py ensure_connected calls kombu's
   Connection.ensure_connection without intervals, so kombu's defaults interval_start=2, interval_step=2,
   interval_max=30 apply; Celery has no setting for them), each try cut after broker_connection_timeout
-  (CELERY_BROKER_CONNECTION_TIMEOUT = 1 s, config/settings.py);
+  (CELERY_BROKER_CONNECTION_TIMEOUT = 1 s, config/settings/base.py);
 - SWEEPER_STALE_AFTER_S + SWEEP_LOOP_S: the sweeper's threshold and loop in the fault stacks
   (tests.support.stack.StackSettings; production: 120 s + 30 s): a lost `pending` log is re-enqueued by
   the first sweep after its threshold (an abandoned claim needs no threshold: the next sweep, or at once
@@ -19,7 +19,7 @@ a log whose task was lost has its report within:
 from tests.support.stack import StackSettings
 
 KOMBU_RECONNECT_INTERVAL_MAX_S = 30.0  # kombu.Connection.ensure_connection(interval_max=30), kombu 5.7
-BROKER_CONNECTION_TIMEOUT_S = 1.0  # CELERY_BROKER_CONNECTION_TIMEOUT in config/settings.py
+BROKER_CONNECTION_TIMEOUT_S = 1.0  # CELERY_BROKER_CONNECTION_TIMEOUT in config/settings/base.py
 BROKER_RECONNECT_MAX_S = KOMBU_RECONNECT_INTERVAL_MAX_S + BROKER_CONNECTION_TIMEOUT_S
 SWEEPER_STALE_AFTER_S = StackSettings.sweeper_stale_after_s
 SWEEP_LOOP_S = StackSettings.sweep_loop_s

@@ -11,6 +11,7 @@ Every process started here is stopped by its owner's ``close()`` / ``stop_tree()
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -469,19 +470,27 @@ def manage(env: dict[str, str], *args: str, timeout: float = 120) -> str:
 
 
 def service_env(*, db_url: str, broker_url: str, queue: str, cache_url: str = "") -> dict[str, str]:
-    """The environment of the service's processes: this one's, pointed at one database, broker and queue."""
+    """The environment of the service's processes: this one's, pointed at one database, broker and queue.
+
+    With a broker and a cache the processes run the production settings, as deployed (a random secret key
+    unless one is set); with no broker (one-off commands: migrate, seeding) the local settings with reports
+    computed in-process on purpose (CELERY_TASK_ALWAYS_EAGER=true); with a broker but no cache, local.
+    """
     env = dict(os.environ)
     env.update(
         DATABASE_URL=db_url,
         CELERY_BROKER_URL=broker_url,
         CELERY_TASK_DEFAULT_QUEUE=queue,
-        DJANGO_SETTINGS_MODULE="config.settings",
+        DJANGO_SETTINGS_MODULE="config.settings.production" if broker_url and cache_url else "config.settings.local",
         PYTHONUNBUFFERED="1",
     )
+    env.setdefault("DJANGO_SECRET_KEY", "harness-" + secrets.token_urlsafe(40))
+    env.pop("CELERY_TASK_ALWAYS_EAGER", None)
     if cache_url:
         env["REDIS_URL"] = cache_url
     if not broker_url:
         env.pop("CELERY_BROKER_URL", None)
+        env["CELERY_TASK_ALWAYS_EAGER"] = "true"
     env.pop("NUM_PROXIES", None)
     return env
 

@@ -17,7 +17,8 @@ def _run(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess:
     env = {
         "PATH": "/usr/bin:/bin",
         "DATABASE_URL": "postgres://nobody@127.0.0.1:1/none",
-        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "CELERY_TASK_ALWAYS_EAGER": "true",
+        "DJANGO_SETTINGS_MODULE": "config.settings.local",
     }
     return subprocess.run(
         [sys.executable, "manage.py", "battery_report", *args],

