@@ -359,3 +359,18 @@ def diagnostic_logs_ingest_bulk(
         if created:
             reports_enqueue_on_commit(created)
     return results
+
+
+def diagnostic_logs_received_as_live(*, log_ids: list[uuid.UUID], seed: int) -> None:
+    """Seeding only (`seed_diagnostics --as-live`): record the logs, stored in this transaction, as received
+    5 s to 2 min after their timestamps (never later than now), as a telematics unit reporting live uploads
+    them; deterministic per seed and log timestamp. Their reports, computed after commit, read these times."""
+    if not log_ids:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {_LOG_TABLE} SET received_at = LEAST(now(), timestamp + make_interval(secs => "
+            "5 + (abs(hashtextextended(vehicle_id::text || timestamp::text, %s)) %% 115))) "
+            "WHERE id = ANY(%s::uuid[])",
+            [seed, [str(log_id) for log_id in log_ids]],
+        )

@@ -264,10 +264,9 @@ LOG_REQUESTS_SAMPLE = float(os.environ.get("LOG_REQUESTS_SAMPLE", "1") or "1")
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # /metrics: with METRICS_TOKEN set, only `Authorization: Bearer <METRICS_TOKEN>` may scrape it.
 METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
-# prometheus_client's multiprocess mode (common.metrics): each process group (the web server's workers,
-# a Celery worker's children) writes PROMETHEUS_MULTIPROC_DIR; /metrics merges every directory under
-# METRICS_MULTIPROC_ROOT (default: PROMETHEUS_MULTIPROC_DIR itself). Both are read from the environment by
-# common.metrics (prometheus_client reads PROMETHEUS_MULTIPROC_DIR when first imported).
+# prometheus_client's multiprocess mode: every web and worker process of a deployment counts into one
+# /metrics with no setting (common/metricsdir.py; local and production call it, the suite's own process does
+# not). METRICS_MULTIPROC_ROOT moves the files (a volume shared by containers).
 # Worker liveness (common.worker): the heartbeat file, renewed after each task and every interval by the
 # consumer after a broker round trip; `manage.py worker_alive --max-age 60` checks its age.
 WORKER_HEARTBEAT_FILE = os.environ.get("WORKER_HEARTBEAT_FILE", "/tmp/battery-worker-heartbeat")

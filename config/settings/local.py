@@ -12,8 +12,10 @@ import os
 
 from django.core.exceptions import ImproperlyConfigured
 
+from common.metricsdir import metrics_directories
+
 from .base import *  # noqa: F403
-from .base import env_bool, local_secret_key, services
+from .base import CELERY_TASK_DEFAULT_QUEUE, DATA_DIR, env_bool, local_secret_key, services
 
 _database_url = os.environ.get("DATABASE_URL", "")
 _broker_url = os.environ.get("CELERY_BROKER_URL", "")
@@ -57,4 +59,8 @@ globals().update(
         redis_url=_redis_url,
         secret_key=os.environ.get("DJANGO_SECRET_KEY") or local_secret_key(),
     )
+)
+# Every web and worker process of this deployment counts into one /metrics (common.metricsdir).
+METRICS_ROOT, METRICS_GROUP_DIR = metrics_directories(
+    database=_database_url or str(DATA_DIR / "postgres"), queue=CELERY_TASK_DEFAULT_QUEUE
 )

@@ -10,8 +10,10 @@ import os
 
 from django.core.exceptions import ImproperlyConfigured
 
+from common.metricsdir import metrics_directories
+
 from .base import *  # noqa: F403
-from .base import env_bool, services
+from .base import CELERY_TASK_DEFAULT_QUEUE, env_bool, services
 
 REQUIRED = ("DATABASE_URL", "CELERY_BROKER_URL", "REDIS_URL", "DJANGO_SECRET_KEY")
 
@@ -36,4 +38,8 @@ globals().update(
         redis_url=os.environ["REDIS_URL"],
         secret_key=os.environ["DJANGO_SECRET_KEY"],
     )
+)
+# Every web and worker process of this deployment counts into one /metrics (common.metricsdir).
+METRICS_ROOT, METRICS_GROUP_DIR = metrics_directories(
+    database=os.environ["DATABASE_URL"], queue=CELERY_TASK_DEFAULT_QUEUE
 )

@@ -23,5 +23,6 @@ globals().update(
     )
 )
 LOCAL_DEFAULTS = False
-# Passwords hashed once per user, fast: the suite creates hundreds of users and tests no hasher.
-PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# The suite's own process counts in its default registry (one process); the servers it starts run the
+# production settings, which count every process (common.metricsdir). PROMETHEUS_MULTIPROC_DIR set: that one.
+METRICS_ROOT = os.environ.get("METRICS_MULTIPROC_ROOT") or os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None

@@ -244,3 +244,40 @@ def test_seed_rejects_bad_options(fleet, option, value, message):
 def test_log_ids_are_uuids(fleet, ingest):
     ingest(fleet, _log("EV-1", T0, _pack(4.0, 4.1)))
     assert isinstance(_history(fleet)[0]["log_id"], uuid.UUID)
+
+
+def _late_flags(fleet) -> list[bool]:
+    return [
+        "late_upload" in report.data_quality["flags"]
+        for report in BatteryReport.objects.filter(log__vehicle__fleet=fleet).order_by("log__timestamp")
+    ]
+
+
+def _seed_week_old_history(fleet, *extra: str) -> None:
+    start = format_timestamp((datetime.now(UTC) - timedelta(days=10)).replace(microsecond=0))
+    arguments = ["--vehicles", "2", "--logs-per-vehicle", "4", "--seed", "5", "--fleet", fleet.name]
+    call_command("seed_diagnostics", *arguments, "--start", start, *extra, "--no-progress", stdout=io.StringIO())
+    assert DiagnosticLog.objects.filter(vehicle__fleet=fleet).count() == 8
+
+
+def test_a_backfill_is_received_now_and_its_week_old_logs_are_late(fleet):
+    _seed_week_old_history(fleet)
+    assert _late_flags(fleet) == [True] * 8
+
+
+def test_as_live_logs_are_received_within_minutes_of_their_time_and_none_is_late(fleet):
+    _seed_week_old_history(fleet, "--as-live")
+    delays = [(log.received_at - log.timestamp).total_seconds() for log in DiagnosticLog.objects.all()]
+    assert all(5 <= delay < 120 for delay in delays), delays
+    assert len(set(delays)) > 1  # spread, not one fixed delay
+    assert _late_flags(fleet) == [False] * 8
+
+
+def test_the_demo_fleet_cries_no_wolf(db):
+    call_command("bootstrap_demo", "--vehicles", "2", "--logs-per-vehicle", "10", stdout=io.StringIO())
+    from fleets.models import Fleet
+
+    demo = Fleet.objects.get(name="demo")
+    flags = _late_flags(demo)
+    assert len(flags) == 20
+    assert not any(flags)

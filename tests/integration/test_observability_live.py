@@ -13,6 +13,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -400,3 +401,80 @@ def test_a_worker_whose_broker_froze_fails_its_liveness_check_and_recovers(tmp_p
             timeout=60,
         )
         _wait_for_reports(client, accepted)
+
+
+def test_with_no_metrics_variable_metrics_count_every_web_and_worker_process_exactly(tmp_path):
+    """As an operator starts it with the documented variables only (DATABASE_URL, CELERY_BROKER_URL, REDIS_URL,
+    DJANGO_SECRET_KEY; no metrics variable): granian with 2 workers and a Celery worker with 2 children on the
+    production settings. /metrics counts every process of the deployment exactly: 36 accepted logs, 36 reports,
+    6 webhook deliveries (common.metricsdir: one directory per deployment and process group, derived)."""
+    from django.db import connection
+
+    from common.metricsdir import deployment_key
+    from tests.support.receiver import WebhookReceiver
+    from tests.support.waiting import wait_until
+
+    with private_redis_process() as (redis_url, _):
+        queue = f"obs-{uuid.uuid4().hex[:8]}"
+        db_url = database_url(connection.settings_dict)
+        env = service_env(db_url=db_url, broker_url=redis_url, queue=queue, cache_url=redis_url.replace("/0", "/1"))
+        for name in ("PROMETHEUS_MULTIPROC_DIR", "METRICS_MULTIPROC_ROOT", "METRICS_TOKEN"):
+            env.pop(name, None)
+        env.update(WEBHOOK_ALLOW_PRIVATE="true", BATTERY_DATA_DIR=str(tmp_path / "data"))
+        assert env["DJANGO_SETTINGS_MODULE"] == "config.settings.production"
+        root = Path(tempfile.gettempdir()) / "battery-metrics" / deployment_key(database=db_url, queue=queue)
+        port = free_port()
+        web = start_web(env, port, tmp_path / "web.log", workers=2)
+        worker = start_worker(env, queue, tmp_path / "worker.log", concurrency=2)
+        receiver = WebhookReceiver()
+        try:
+            url = f"http://127.0.0.1:{port}"
+            wait_for_http(f"{url}/healthz", web)
+            with _client(
+                LiveStack(url, env, tmp_path / "web.log", tmp_path / "worker.log", root, worker), "obs-nv"
+            ) as client:
+                hook = client.post("/api/v1/webhooks", json={"url": receiver.url, "events": ["alert.opened"]})
+                assert hook.status_code == 201, hook.text
+                receiver.secret = hook.json()["secret"]
+                ids = []
+                # 12 vehicles x 3 logs; the first log of vehicles 0, 1 and 2 is hot (61 °C, and 200 mV apart):
+                # an overheating and a voltage imbalance alert open on each, 6 alert.opened deliveries.
+                for minute in range(3):
+                    for vehicle in range(12):
+                        hot = minute == 0 and vehicle < 3
+                        answer = client.post("/api/v1/diagnostics", json=_log(f"NV-{vehicle:02d}", minute, hot=hot))
+                        assert answer.status_code == 202, answer.text
+                        ids.append(answer.json()["log_id"])
+                _wait_for_reports(client, ids)
+                wait_until(lambda: len(receiver.arrivals) >= 6, 60, 0.1, "6 webhook deliveries")
+
+                def delivered() -> bool:
+                    text = httpx.get(f"{url}/metrics", timeout=10).text
+                    return _samples(text).get(("battery_webhook_deliveries_total", (("result", "delivered"),))) == 6
+
+                # The worker counts a delivery after its attempt, a moment after the receiver answered.
+                wait_until(delivered, 30, 0.1, "6 deliveries counted")
+                samples = _samples(httpx.get(f"{url}/metrics", timeout=10).text)
+        finally:
+            receiver.close()
+            stop(web)
+            stop(worker)
+            connection.close()
+            files = sorted(root.glob("*/*.db"))
+            shutil.rmtree(root, ignore_errors=True)
+
+        def value(name: str, **labels: str) -> float:
+            return samples.get((name, tuple(sorted(labels.items()))), 0.0)
+
+        assert value("battery_ingest_logs_total", outcome="accepted") == 36
+        assert value("battery_reports_total", status="completed") == 36
+        assert value("battery_report_lag_seconds_count") == 36
+        assert value("battery_report_anomalies_total", type="overheating") == 3
+        assert value("battery_report_anomalies_total", type="voltage_imbalance") == 3
+        assert value("battery_webhook_deliveries_total", result="delivered") == 6
+        assert value("battery_http_requests_total", route="/api/v1/diagnostics", method="POST", status="202") == 36
+        assert len(receiver.arrivals) == 6
+        assert receiver.duplicates() == 0
+        # Both web workers and both worker children wrote files, in the deployment's derived directory.
+        pids = {re.sub(r"\D", "", path.name) for path in files}
+        assert len(pids) >= 4, files

@@ -74,6 +74,7 @@ def test_web_and_worker_share_the_metrics_volume_and_the_worker_is_checked_by_it
         assert "metrics:/run/metrics" in services[name]["volumes"]
         assert "metrics_dir_reset" in services[name]["entrypoint"][2]
     assert services["web"]["environment"]["METRICS_MULTIPROC_ROOT"] == "/run/metrics"
+    assert _compose()["x-app"]["environment"]["METRICS_MULTIPROC_ROOT"] == "/run/metrics"  # the worker's too
     assert services["worker"]["healthcheck"]["test"] == [
         "CMD",
         "python",

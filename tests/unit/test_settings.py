@@ -10,7 +10,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 SHOW = (
     "import django; django.setup(); from django.conf import settings as s; "
-    "print(s.DATABASES['default']['ENGINE'], s.CELERY_TASK_ALWAYS_EAGER, s.CACHES['default']['BACKEND'], s.LOCAL_DEFAULTS)"
+    "print(s.DATABASES['default']['ENGINE'], s.CELERY_TASK_ALWAYS_EAGER, s.CACHES['default']['BACKEND'], "
+    "s.LOCAL_DEFAULTS)"
 )
 FULL = {
     "DATABASE_URL": "postgres://u:p@127.0.0.1:1/none",
@@ -83,7 +84,9 @@ def test_local_with_nothing_configured_is_the_embedded_database_in_process_repor
 @pytest.mark.parametrize(
     ("env", "says"),
     [
-        pytest.param({"DATABASE_URL": FULL["DATABASE_URL"]}, "DATABASE_URL is set but CELERY_BROKER_URL is not", id="db"),
+        pytest.param(
+            {"DATABASE_URL": FULL["DATABASE_URL"]}, "DATABASE_URL is set but CELERY_BROKER_URL is not", id="db"
+        ),
         pytest.param(
             {"DATABASE_URL": FULL["DATABASE_URL"], "REDIS_URL": FULL["REDIS_URL"]},
             "DATABASE_URL is set but CELERY_BROKER_URL is not",

@@ -1,4 +1,4 @@
-"""Empty this process group's PROMETHEUS_MULTIPROC_DIR before the group starts (docker-compose.yml entrypoint)."""
+"""Empty this process group's metrics directory before the group starts (docker-compose.yml's entrypoint)."""
 
 from typing import Any
 
@@ -8,8 +8,8 @@ from common.metrics import multiproc_dir_reset
 
 
 class Command(BaseCommand):
-    help = "Empty (create) PROMETHEUS_MULTIPROC_DIR; run once before the web server or a worker starts."
+    help = "Empty (create) this process group's metrics directory; run once before the web server or a worker starts."
 
     def handle(self, *args: Any, **options: Any) -> None:
         path = multiproc_dir_reset()
-        self.stdout.write(f"metrics directory reset: {path}" if path else "PROMETHEUS_MULTIPROC_DIR is not set")
+        self.stdout.write(f"metrics directory reset: {path}" if path else "metrics: one process (no directory)")

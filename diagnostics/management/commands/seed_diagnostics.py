@@ -10,11 +10,12 @@ from itertools import islice
 import orjson
 from celery import current_app
 from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
 from rest_framework.exceptions import ParseError, ValidationError
 from tqdm import tqdm
 
 from diagnostics.contract import ContractError, parse_timestamp
-from diagnostics.services import BulkStatus, diagnostic_logs_ingest_bulk
+from diagnostics.services import BulkStatus, diagnostic_logs_ingest_bulk, diagnostic_logs_received_as_live
 from diagnostics.validation import log_validate
 from fleets.models import Fleet
 from reports.services import BATCH_FILL, battery_reports_generate
@@ -69,6 +70,13 @@ class Command(BaseCommand):
             help=f"Cells per pack, a count or a range (default {CELL_COUNT_MIN}-{CELL_COUNT_MAX}).",
         )
         parser.add_argument("--chunk", type=int, default=CHUNK_LOGS, help="Logs per bulk ingest (one COPY each).")
+        parser.add_argument(
+            "--as-live",
+            action="store_true",
+            help="Record each log as received 5 s to 2 min after its timestamp, as a fleet reporting live would "
+            "have sent it (a demo's history). Without it the logs are received now, like any backfill: those "
+            "more than 24 h old are flagged late_upload.",
+        )
         parser.add_argument("--no-progress", action="store_true")
 
     def handle(self, *args, **options):  # type: ignore[no-untyped-def]
@@ -110,7 +118,15 @@ class Command(BaseCommand):
                         items[index] = log_validate(orjson.dumps(raw))
                     except (ParseError, ValidationError):
                         outcomes["invalid"] += 1
-                for result in diagnostic_logs_ingest_bulk(fleet_id=fleet.pk, items=items).values():
+                # One transaction: the received times are set before the reports (after commit) read them.
+                with transaction.atomic():
+                    results = diagnostic_logs_ingest_bulk(fleet_id=fleet.pk, items=items)
+                    if options["as_live"]:
+                        diagnostic_logs_received_as_live(
+                            log_ids=[r.log_id for r in results.values() if r.status == BulkStatus.CREATED],
+                            seed=options["seed"],
+                        )
+                for result in results.values():
                     outcomes["other fleet's vehicle" if result.status == BulkStatus.FORBIDDEN else result.status] += 1
                 progress.update(len(batch))
                 progress.set_postfix(created=outcomes[BulkStatus.CREATED], refresh=False)
