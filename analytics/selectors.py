@@ -11,9 +11,6 @@ from analytics.domain.trend import SohPoint, health_trend
 from vehicles.models import DiagnosticLog, ProcessingStatus, Vehicle
 
 _LOG = DiagnosticLog._meta.db_table
-# One reading of every cell of a log, as an array in cell id order: the arrays the ingest stores
-# (vehicles.history), or for a row stored before them, the JSONB's numbers (exactly as posted).
-_CELL_ARRAY = "ARRAY(SELECT (c ->> '{key}')::float8 FROM jsonb_array_elements(cells) AS c ORDER BY (c ->> 'id')::int)"
 
 
 def vehicle_soh_points(*, vehicle_pk: int) -> list[SohPoint]:
@@ -53,10 +50,8 @@ def vehicle_cells_window(*, vehicle_pk: int, window_days: int) -> tuple[datetime
         if until is None:
             return None, []
         cursor.execute(
-            "SELECT timestamp, id::text, "
-            f"coalesce(cell_voltages, {_CELL_ARRAY.format(key='voltage')}), "
-            f"coalesce(cell_temperatures, {_CELL_ARRAY.format(key='temperature')}) "
-            f"FROM {_LOG} WHERE vehicle_id = %s AND status = %s AND timestamp >= %s AND timestamp <= %s "
+            # The cells' readings in id order, as the ingest stores them (vehicles.history).
+            f"SELECT timestamp, id::text, cell_voltages, cell_temperatures FROM {_LOG} WHERE vehicle_id = %s AND status = %s AND timestamp >= %s AND timestamp <= %s "
             "ORDER BY timestamp",
             [vehicle_pk, ProcessingStatus.COMPLETED, until - timedelta(days=window_days), until],
         )
