@@ -51,8 +51,8 @@ def vehicle_cells_window(*, vehicle_pk: int, window_days: int) -> tuple[datetime
             return None, []
         cursor.execute(
             # The cells' readings in id order, as the ingest stores them (vehicles.history).
-            f"SELECT timestamp, id::text, cell_voltages, cell_temperatures FROM {_LOG} WHERE vehicle_id = %s AND status = %s AND timestamp >= %s AND timestamp <= %s "
-            "ORDER BY timestamp",
+            f"SELECT timestamp, id::text, cell_voltages, cell_temperatures FROM {_LOG} "
+            "WHERE vehicle_id = %s AND status = %s AND timestamp >= %s AND timestamp <= %s ORDER BY timestamp",
             [vehicle_pk, ProcessingStatus.COMPLETED, until - timedelta(days=window_days), until],
         )
         return until, [

@@ -40,6 +40,7 @@ from tests.support.infra import (
     wait_for_http,
 )
 from tests.support.infra import stop_tree as stop
+from tests.support.waiting import wait_until
 
 pytestmark = [pytest.mark.broker, pytest.mark.django_db(transaction=True)]
 
@@ -322,10 +323,28 @@ def test_a_real_prometheus_scrapes_metrics_and_every_dashboard_panel_returns_dat
             # alerts, one per hot vehicle (PROM-0, PROM-2, PROM-1 by logs 0, 2, 4; and PROM-LIVE). Other types
             # (weak_cell, voltage_imbalance) may open critical alerts too as the traffic goes on: counted by
             # type, not in the total.
-            by_type = {
-                (row["metric"]["type"], row["metric"]["severity"]): float(row["value"][1])
-                for row in _prometheus_query(base, "sum by (type, severity) (battery_alerts_open)")
-            }
+            # PROM-LIVE's first report may land after the last scrape read the gauge (it is read from the
+            # database at scrape time): wait for its report, then for a scrape that saw it.
+            wait_until(
+                lambda: client.get("/api/v1/vehicles/PROM-LIVE").json().get("latest") is not None,
+                60,
+                0.2,
+                "PROM-LIVE's first report",
+            )
+            by_type: dict[tuple[str, str], float] = {}
+
+            def counted() -> bool:
+                by_type.clear()
+                by_type.update(
+                    {
+                        (row["metric"]["type"], row["metric"]["severity"]): float(row["value"][1])
+                        for row in _prometheus_query(base, "sum by (type, severity) (battery_alerts_open)")
+                    }
+                )
+                return by_type.get(("overheating", "critical"), 0) >= 4
+
+            with suppress(TimeoutError):
+                wait_until(counted, 15, 0.5, "a scrape after PROM-LIVE's report")
             assert by_type.get(("overheating", "critical"), 0) == 4, by_type
         finally:
             stop(prometheus)
@@ -412,7 +431,6 @@ def test_with_no_metrics_variable_metrics_count_every_web_and_worker_process_exa
 
     from common.metricsdir import deployment_key
     from tests.support.receiver import WebhookReceiver
-    from tests.support.waiting import wait_until
 
     with private_redis_process() as (redis_url, _):
         queue = f"obs-{uuid.uuid4().hex[:8]}"
