@@ -17,7 +17,9 @@ export default defineConfig({
     chunkSizeWarningLimit: 1000,
   },
   test: {
-    include: ["src/**/*.test.ts"],
-    environment: "node",
+    include: ["src/**/*.test.{ts,tsx}"],
+    // The components render into jsdom; the pure tests do not mind it.
+    environment: "jsdom",
+    setupFiles: ["src/testing/setup.ts"],
   },
 });
