@@ -1,3 +1,5 @@
+// @vitest-environment jsdom
+// (the token refresh goes through the typed client, whose base URL is the window's origin)
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 
 // A minimal localStorage for the node test environment.
