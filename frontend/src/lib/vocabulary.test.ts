@@ -13,8 +13,8 @@ describe("vocabulary", () => {
 
   it("keeps the report rules' thresholds (analytics/domain/profiles.py)", () => {
     expect(VOCABULARY.thresholds).toEqual({
-      nmc: { imbalanceMv: 50, overheatC: 45, lowSohPct: 80 },
-      lfp: { imbalanceMv: 30, overheatC: 45, lowSohPct: 80 },
+      nmc: { imbalanceMv: 50, overheatC: 45 },
+      lfp: { imbalanceMv: 30, overheatC: 45 },
     });
   });
 

@@ -41,11 +41,11 @@ export const DATA_QUALITY_FLAGS = allOf<DataQualityFlag>()(
 /** The profile a log is read against before its report says which (analytics/domain/profiles.py, DEFAULT_PROFILE). */
 export const DEFAULT_PROFILE: Profile = "nmc";
 
-/** A profile's report-rule thresholds (analytics/domain/profiles.py). */
+/** The report-rule thresholds of a profile that the log page draws (analytics/domain/profiles.py); the SoH
+ *  threshold comes with each health answer (forecast.threshold_soh). */
 export interface ProfileThresholds {
   imbalanceMv: number; // a pack is imbalanced when max - min cell voltage is above this
   overheatC: number; // a cell overheats above this
-  lowSohPct: number; // SoH below this is low (end of life)
 }
 
 export interface Vocabulary {
@@ -72,8 +72,8 @@ export const VOCABULARY: Vocabulary = {
     suspect_sensor: "one reading so far from the pack that a sensor fault is likelier",
   },
   thresholds: {
-    nmc: { imbalanceMv: 50, overheatC: 45, lowSohPct: 80 },
-    lfp: { imbalanceMv: 30, overheatC: 45, lowSohPct: 80 },
+    nmc: { imbalanceMv: 50, overheatC: 45 },
+    lfp: { imbalanceMv: 30, overheatC: 45 },
   },
 };
 

@@ -30,7 +30,7 @@ export function median(values: number[]): number {
 }
 
 /** The log's cells for the strip charts, with the pack's min/max, the imbalance band and the hot cells. */
-export function cellStrip(log: DiagnosticLog, thresholds: Pick<ProfileThresholds, "imbalanceMv" | "overheatC">): CellStrip {
+export function cellStrip(log: DiagnosticLog, thresholds: ProfileThresholds): CellStrip {
   const voltages = log.cells.map((cell) => cell.voltage);
   const medianVoltage = median(voltages);
   const voltageMin = Math.min(...voltages);
