@@ -17,7 +17,11 @@ export default defineConfig({
     chunkSizeWarningLimit: 1000,
   },
   test: {
-    include: ["src/**/*.test.ts"],
-    environment: "node",
+    projects: [
+      // The pure functions run in node (a test file that needs a window says `@vitest-environment jsdom`).
+      { extends: true, test: { name: "unit", include: ["src/**/*.test.ts"], environment: "node" } },
+      // The components render into jsdom.
+      { extends: true, test: { name: "components", include: ["src/**/*.test.tsx"], environment: "jsdom", setupFiles: ["src/testing/setup.ts"] } },
+    ],
   },
 });

@@ -1,5 +1,5 @@
 import type { ReactNode } from "react";
-import { ApiError } from "../api/client";
+import { ApiError } from "../api/errors";
 
 export function Loading({ what }: { what: string }) {
   return (
@@ -20,13 +20,20 @@ export function ErrorMessage({ error, what }: { error: unknown; what: string }) 
   );
 }
 
+/** What <Query> reads of a TanStack query's result. */
+export interface QueryState<T> {
+  data: T | undefined;
+  error: unknown;
+  isPending: boolean;
+}
+
 /** The loading, error or ready state of one query. */
 export function Query<T>({
   query,
   what,
   children,
 }: {
-  query: { data: T | undefined; error: unknown; isPending: boolean };
+  query: QueryState<T>;
   what: string;
   children: (data: T) => ReactNode;
 }) {

@@ -1,3 +1,5 @@
+import type { AnomalyCode, Severity } from "../api/types";
+
 // Okabe-Ito, a palette told apart with the common colour-vision deficiencies; text colours keep 4.5:1 on white.
 export const COLORS = {
   blue: "#0072B2",
@@ -14,6 +16,6 @@ export const ANOMALY_COLORS = {
   voltage_imbalance: COLORS.blue,
   overheating: COLORS.vermillion,
   low_soh: COLORS.orange,
-} as const;
+} as const satisfies Record<AnomalyCode, string>;
 
-export const SEVERITY_COLORS = { warning: COLORS.orange, critical: COLORS.vermillion } as const;
+export const SEVERITY_COLORS = { warning: COLORS.orange, critical: COLORS.vermillion } as const satisfies Record<Severity, string>;
