@@ -6,7 +6,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-unit test-fast lint format migrate worker seed bench compose-check clean \
+.PHONY: help install run test test-slow test-all screenshots test-unit test-fast lint format migrate worker seed bench compose-check clean \
         frontend frontend-if-node frontend-schema test-frontend lint-frontend bench-dashboard
 
 help: ## List the targets
@@ -25,10 +25,21 @@ run: install frontend-if-node ## Serve on 127.0.0.1:8000 with demo data and the 
 	$(BIN)/python manage.py bootstrap_demo --base-url http://$(HOST):$(PORT)
 	$(BIN)/python manage.py runserver $(HOST):$(PORT) --noreload
 
-test: install frontend-if-node ## Run the whole suite and the dashboard's unit tests (embedded PostgreSQL unless DATABASE_URL is set)
-	$(BIN)/python -m pytest
+# pytest-xdist: one test process per core (two here), each with its own test database; a module's tests stay
+# on one process (--dist loadfile) so module-scoped workers and servers start once.
+TEST_WORKERS ?= auto
+test: install ## The fast suites on pytest-xdist (everything but the slow marker) and the dashboard's unit tests: about 4 min from a fresh clone
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile -m "not slow"
 	@if $(NODE_OK); then $(MAKE) --no-print-directory test-frontend; \
 	 elif [ "$$CI" = "true" ]; then echo "$(NODE_HELP)"; exit 1; else echo "note: $(NODE_HELP)"; fi
+
+test-slow: install frontend-if-node ## The slow suites, one test at a time: faults, the browser, e2e and schemathesis, live observability, RabbitMQ worker runs
+	$(BIN)/python -m pytest -m slow
+
+test-all: test test-slow ## Everything CI runs: make test, then make test-slow
+
+screenshots: install frontend ## Retake the README's dashboard screenshots (docs/screenshots) with the browser tests
+	SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(BIN)/python -m pytest -q tests/browser
 
 test-unit: install ## Run the database-free unit tests only
 	$(BIN)/python -m pytest tests/unit

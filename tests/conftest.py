@@ -60,3 +60,23 @@ def _fresh_rate_limits():  # type: ignore[no-untyped-def]
 
     cache.clear()
     FixedWindowThrottle._cache_down_until = 0.0
+
+
+# `make test` runs everything but these (pytest -m "not slow", on pytest-xdist); `make test-slow` runs them and
+# CI runs both. Slow: the suites that start the whole service as processes per test, or a browser, or a
+# real Prometheus: the fault scenarios, the dashboard in chromium, the e2e runs (schemathesis included),
+# the live observability checks, and each real-worker module's second run on RabbitMQ (its Redis run stays fast).
+SLOW_DIRECTORIES = {"faults", "browser", "e2e"}
+SLOW_MODULES = {"test_observability_live.py"}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "slow: left out of `make test`; run by `make test-slow` and CI")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    tests_root = Path(__file__).resolve().parent
+    for item in items:
+        relative = item.path.resolve().relative_to(tests_root)
+        if relative.parts[0] in SLOW_DIRECTORIES or relative.name in SLOW_MODULES:
+            item.add_marker(pytest.mark.slow)

@@ -71,7 +71,12 @@ def ingest() -> Callable[[Fleet, dict[str, Any]], IngestResult]:
 # --------------------------------------------------------------------------- the real worker
 
 
-@pytest.fixture(scope="module", params=BROKERS)
+# The RabbitMQ run of each real-worker module is slow (a virtual host, a worker start and a warm shutdown
+# more): `make test-slow` runs it, `make test` the Redis run.
+REAL_WORKER_BROKERS = [pytest.param(kind, marks=pytest.mark.slow) if kind == "rabbitmq" else kind for kind in BROKERS]
+
+
+@pytest.fixture(scope="module", params=REAL_WORKER_BROKERS)
 def real_worker(
     request: pytest.FixtureRequest, django_db_setup: None, django_db_blocker: Any, tmp_path_factory: Any
 ) -> Iterator[Stack]:
