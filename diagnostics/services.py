@@ -12,6 +12,8 @@ import orjson
 from django.db import IntegrityError, connection, transaction
 from rest_framework.exceptions import PermissionDenied
 
+from common import vocabulary
+from common.choices import text_choices
 from common.exceptions import Conflict
 from reports.dispatch import reports_enqueue_on_commit
 from vehicles.history import cell_history_columns
@@ -163,12 +165,8 @@ def diagnostic_log_status(*, log_id: uuid.UUID) -> str:
     return DiagnosticLog.objects.filter(pk=log_id).values_list("status", flat=True).get()
 
 
-class BulkStatus:
-    CREATED = "created"
-    DUPLICATE = "duplicate"
-    CONFLICT = "conflict"
-    FORBIDDEN = "forbidden"
-    INVALID = "invalid"
+#: One bulk item's outcome (common.vocabulary.BULK_ITEM_STATUSES).
+BulkStatus = text_choices("BulkStatus", vocabulary.BULK_ITEM_STATUSES)
 
 
 @dataclass(frozen=True)

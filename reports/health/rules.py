@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from analytics.domain.profiles import DEFAULT_PROFILE, NMC, BatteryProfile
+from common import vocabulary
 
 __all__ = [
     "ANOMALY_MESSAGES",
@@ -74,17 +75,18 @@ LOW_SOH_THRESHOLD_PCT: float = NMC.low_soh_threshold_pct
 #: The reported ``battery_soh`` never exceeds this (%).
 SOH_CAP_PCT: float = 100.0
 
-VOLTAGE_IMBALANCE_CODE = "voltage_imbalance"
-OVERHEATING_CODE = "overheating"
-LOW_SOH_CODE = "low_soh"
+# The codes, messages and units are the vocabulary's (common.vocabulary.ANOMALIES), named here for the rules.
+VOLTAGE_IMBALANCE_CODE = vocabulary.VOLTAGE_IMBALANCE.code
+OVERHEATING_CODE = vocabulary.OVERHEATING.code
+LOW_SOH_CODE = vocabulary.LOW_SOH.code
 
-VOLTAGE_IMBALANCE_MESSAGE = "Voltage imbalance detected"
-OVERHEATING_MESSAGE = "Overheating detected"
-LOW_SOH_MESSAGE = "Low state of health detected"
+VOLTAGE_IMBALANCE_MESSAGE = vocabulary.VOLTAGE_IMBALANCE.message
+OVERHEATING_MESSAGE = vocabulary.OVERHEATING.message
+LOW_SOH_MESSAGE = vocabulary.LOW_SOH.message
 
-VOLTAGE_IMBALANCE_UNIT = "mV"
-OVERHEATING_UNIT = "°C"
-LOW_SOH_UNIT = "%"
+VOLTAGE_IMBALANCE_UNIT = vocabulary.VOLTAGE_IMBALANCE.unit
+OVERHEATING_UNIT = vocabulary.OVERHEATING.unit
+LOW_SOH_UNIT = vocabulary.LOW_SOH.unit
 
 #: The three anomaly messages, in the order in which a report lists them.
 ANOMALY_MESSAGES: tuple[str, str, str] = (VOLTAGE_IMBALANCE_MESSAGE, OVERHEATING_MESSAGE, LOW_SOH_MESSAGE)
