@@ -53,6 +53,7 @@ __all__ = [
     "Cell",
     "Diagnostics",
     "HealthReport",
+    "UnprocessableLog",
     "battery_soh",
     "compute_diagnostics",
     "evaluate",
@@ -102,6 +103,11 @@ _SOH_COMPARE_DECIMALS = 6
 # --------------------------------------------------------------------------- data
 
 
+class UnprocessableLog(ValueError):
+    """The log's data cannot make a report (no cells, a capacity that is not a finite positive number, a field
+    missing or malformed): terminal for that log. Anything else the rules raise is a bug in them, not bad data."""
+
+
 @dataclass(frozen=True, slots=True)
 class Cell:
     """One cell of a pack: its ``id``, ``voltage`` (V) and ``temperature`` (°C)."""
@@ -130,7 +136,8 @@ class BatterySnapshot:
         Reads ``cells`` (a list of ``{"id", "voltage", "temperature"}``), ``cycle_count``,
         ``nominal_capacity_kwh`` and ``current_capacity_kwh``; every other key (``vehicle_id``,
         ``timestamp``, …) is ignored. Cells are sorted by id. A missing key or a value of the wrong
-        shape raises :class:`ValueError` naming the problem (validation proper is the API's job).
+        shape raises :class:`UnprocessableLog` (a :class:`ValueError`) naming the problem (validation proper
+        is the API's job).
         """
         try:
             raw_cells = data["cells"]
@@ -150,9 +157,9 @@ class BatterySnapshot:
                 current_capacity_kwh=float(data["current_capacity_kwh"]),
             )
         except KeyError as exc:
-            raise ValueError(f"diagnostic log is missing the field {exc.args[0]!r}") from exc
+            raise UnprocessableLog(f"diagnostic log is missing the field {exc.args[0]!r}") from exc
         except (TypeError, ValueError) as exc:
-            raise ValueError(f"diagnostic log has a malformed value: {exc}") from exc
+            raise UnprocessableLog(f"diagnostic log has a malformed value: {exc}") from exc
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,14 +244,14 @@ def _round(value: float, ndigits: int) -> float:
 
 def _require_cells(cells: Sequence[Cell]) -> None:
     if not cells:
-        raise ValueError("a battery snapshot needs at least one cell; got an empty cell list")
+        raise UnprocessableLog("a battery snapshot needs at least one cell; got an empty cell list")
 
 
 def _check_capacities(nominal_kwh: float, current_kwh: float) -> None:
     if not math.isfinite(nominal_kwh) or nominal_kwh <= 0:
-        raise ValueError(f"nominal_capacity_kwh must be a finite number > 0; got {nominal_kwh!r}")
+        raise UnprocessableLog(f"nominal_capacity_kwh must be a finite number > 0; got {nominal_kwh!r}")
     if not math.isfinite(current_kwh) or current_kwh < 0:
-        raise ValueError(f"current_capacity_kwh must be a finite number >= 0; got {current_kwh!r}")
+        raise UnprocessableLog(f"current_capacity_kwh must be a finite number >= 0; got {current_kwh!r}")
 
 
 def _as_sequence(cells: Iterable[Cell]) -> Sequence[Cell]:
