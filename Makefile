@@ -83,9 +83,10 @@ frontend: frontend/dist/index.html ## Build the dashboard into frontend/dist (np
 frontend-if-node:
 	@if $(NODE_OK); then $(MAKE) --no-print-directory frontend; else echo "note: $(NODE_HELP)"; fi
 
-frontend-schema: install frontend/node_modules/.installed ## Regenerate the dashboard's API types (frontend/src/api/schema.d.ts) from the OpenAPI schema
+frontend-schema: install frontend/node_modules/.installed ## Regenerate the dashboard's API types (frontend/src/api/schema.d.ts) from the OpenAPI schema, and its tests' vocabulary fixture
 	$(BIN)/python manage.py spectacular --file frontend/openapi.yml
 	cd frontend && npx openapi-typescript openapi.yml -o src/api/schema.d.ts
+	$(BIN)/python manage.py vocabulary_json --file frontend/src/testing/vocabulary.json
 
 test-frontend: frontend/node_modules/.installed ## The dashboard's unit tests (Vitest)
 	cd frontend && npm test

@@ -1,6 +1,7 @@
 """Alerts (one condition on one vehicle, followed over time), webhooks and their deliveries (the outbox).
 
-The vocabulary (types, severities, states, events) is alerts.rules'; these choices are built from it.
+The vocabulary (types, severities, states, events, delivery statuses) is common.vocabulary's; these choices are
+built from it.
 """
 
 import uuid
@@ -11,10 +12,15 @@ from django.db import models
 from django.db.models.functions import Now
 
 from alerts import rules
+from common import vocabulary
+from common.choices import text_choices
 
-
-def _choices(values: tuple[str, ...]) -> list[tuple[str, str]]:
-    return [(value, value.replace("_", " ").replace(".", " ")) for value in values]
+AlertType = text_choices("AlertType", vocabulary.ALERT_TYPES)
+Severity = text_choices("Severity", vocabulary.SEVERITIES)
+AlertState = text_choices("AlertState", vocabulary.ALERT_STATES)
+Resolution = text_choices("Resolution", vocabulary.RESOLUTIONS)
+WebhookEvent = text_choices("WebhookEvent", vocabulary.WEBHOOK_EVENTS)
+DeliveryStatus = text_choices("DeliveryStatus", vocabulary.DELIVERY_STATUSES)
 
 
 # Unresolved: the partial unique constraint and every "unresolved" query use this same predicate.
@@ -35,9 +41,9 @@ class Alert(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     vehicle = models.ForeignKey("vehicles.Vehicle", on_delete=models.CASCADE, related_name="alerts")
-    type = models.CharField(max_length=32, choices=_choices(rules.ALERT_TYPES))
-    severity = models.CharField(max_length=16, choices=_choices(rules.SEVERITIES))
-    state = models.CharField(max_length=16, choices=_choices(rules.STATES), default=rules.OPEN)
+    type = models.CharField(max_length=32, choices=AlertType.choices)
+    severity = models.CharField(max_length=16, choices=Severity.choices)
+    state = models.CharField(max_length=16, choices=AlertState.choices, default=rules.OPEN)
     opened_at = models.DateTimeField()
     last_seen_at = models.DateTimeField()
     occurrences = models.PositiveIntegerField(default=1)
@@ -49,7 +55,7 @@ class Alert(models.Model):
     )
     resolved_at = models.DateTimeField(null=True, blank=True)
     resolution = models.CharField(  # noqa: DJ001 (NULL until resolved: "unresolved" is not a resolution)
-        max_length=16, choices=_choices(rules.RESOLUTIONS), null=True, blank=True
+        max_length=16, choices=Resolution.choices, null=True, blank=True
     )
     clean_streak = models.PositiveIntegerField(default=0)
     sequence = models.PositiveIntegerField(default=0)
@@ -104,7 +110,7 @@ class Webhook(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     fleet = models.ForeignKey("fleets.Fleet", on_delete=models.CASCADE, related_name="webhooks")
     url = models.URLField(max_length=2000)
-    events = ArrayField(models.CharField(max_length=32, choices=_choices(rules.EVENTS)))
+    events = ArrayField(models.CharField(max_length=32, choices=WebhookEvent.choices))
     secret = models.CharField(max_length=100, editable=False)
     active = models.BooleanField(default=True)
     created_at = models.DateTimeField(db_default=Now())
@@ -113,12 +119,6 @@ class Webhook(models.Model):
 
     def __str__(self) -> str:
         return self.url
-
-
-class DeliveryStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    DELIVERED = "delivered", "Delivered"
-    FAILED = "failed", "Failed"
 
 
 class WebhookDelivery(models.Model):
@@ -132,7 +132,7 @@ class WebhookDelivery(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     webhook = models.ForeignKey(Webhook, on_delete=models.CASCADE, related_name="deliveries")
     alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="+")
-    event = models.CharField(max_length=32, choices=_choices(rules.EVENTS))
+    event = models.CharField(max_length=32, choices=WebhookEvent.choices)
     sequence = models.PositiveIntegerField()
     body = models.TextField()
     status = models.CharField(max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)

@@ -58,6 +58,7 @@ from datetime import UTC, datetime, timedelta
 from analytics.domain.cells import CellsSnapshot, cells_rank
 from analytics.domain.profiles import DEFAULT_PROFILE, PROFILES, BatteryProfile
 from analytics.domain.trend import JUMP_MIN_PCT, SohPoint, soh_jumps
+from common import vocabulary
 
 __all__ = [
     "ALERT_TYPES",
@@ -88,41 +89,41 @@ __all__ = [
 
 # --------------------------------------------------------------------------- vocabulary
 
-VOLTAGE_IMBALANCE = "voltage_imbalance"
-OVERHEATING = "overheating"
-LOW_SOH = "low_soh"
-WEAK_CELL = "weak_cell"
-SOH_JUMP = "soh_jump"
+# The codes are the vocabulary's (common.vocabulary), named here for the rules.
+VOLTAGE_IMBALANCE = vocabulary.VOLTAGE_IMBALANCE.code
+OVERHEATING = vocabulary.OVERHEATING.code
+LOW_SOH = vocabulary.LOW_SOH.code
+WEAK_CELL = vocabulary.WEAK_CELL.code
+SOH_JUMP = vocabulary.SOH_JUMP.code
 #: Assessed on every report (its anomaly codes).
-REPORT_TYPES: tuple[str, ...] = (VOLTAGE_IMBALANCE, OVERHEATING, LOW_SOH)
+REPORT_TYPES: tuple[str, ...] = vocabulary.codes(vocabulary.ANOMALIES)
 #: Every alert type; an unknown finding code is ignored.
-ALERT_TYPES: tuple[str, ...] = (*REPORT_TYPES, WEAK_CELL, SOH_JUMP)
+ALERT_TYPES: tuple[str, ...] = vocabulary.codes(vocabulary.ALERT_TYPES)
 #: Logs in the weak_cell confirmation window (the newest up to the report), and the fewest that can confirm.
 WEAK_CELL_WINDOW = 10
 WEAK_CELL_MIN_LOGS = 5
 #: Reports in the soh_jump series (the newest evaluated up to the report).
 SOH_JUMP_WINDOW = 40
 
-WARNING = "warning"
-CRITICAL = "critical"
+WARNING = vocabulary.WARNING.code
+CRITICAL = vocabulary.CRITICAL.code
 #: Severities, mildest first (their order is their rank).
-SEVERITIES: tuple[str, ...] = (WARNING, CRITICAL)
+SEVERITIES: tuple[str, ...] = vocabulary.codes(vocabulary.SEVERITIES)
 
-OPEN = "open"
-ACKNOWLEDGED = "acknowledged"
-RESOLVED = "resolved"
-STATES: tuple[str, ...] = (OPEN, ACKNOWLEDGED, RESOLVED)
+OPEN = vocabulary.OPEN.code
+ACKNOWLEDGED = vocabulary.ACKNOWLEDGED.code
+RESOLVED = vocabulary.RESOLVED.code
+STATES: tuple[str, ...] = vocabulary.codes(vocabulary.ALERT_STATES)
 
-AUTO = "auto"
-MANUAL = "manual"
+AUTO, MANUAL = vocabulary.codes(vocabulary.RESOLUTIONS)
 RESOLUTIONS: tuple[str, ...] = (AUTO, MANUAL)
 
-OPENED = "alert.opened"
-UPDATED = "alert.updated"
-ESCALATED = "alert.escalated"
-ACKNOWLEDGED_EVENT = "alert.acknowledged"
-RESOLVED_EVENT = "alert.resolved"
-EVENTS: tuple[str, ...] = (OPENED, UPDATED, ESCALATED, ACKNOWLEDGED_EVENT, RESOLVED_EVENT)
+OPENED = vocabulary.ALERT_OPENED.code
+UPDATED = vocabulary.ALERT_UPDATED.code
+ESCALATED = vocabulary.ALERT_ESCALATED.code
+ACKNOWLEDGED_EVENT = vocabulary.ALERT_ACKNOWLEDGED.code
+RESOLVED_EVENT = vocabulary.ALERT_RESOLVED.code
+EVENTS: tuple[str, ...] = vocabulary.codes(vocabulary.WEBHOOK_EVENTS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,14 +154,14 @@ class SeverityThresholds:
 #: an SoH drop of 5 points for nmc (about one module of a 20-module pack lost at once), 8 for lfp (its flat
 #: open-circuit voltage makes BMS capacity estimates coarser: recalibrations of several points are common).
 SEVERITY_THRESHOLDS: Mapping[str, SeverityThresholds] = {
-    "nmc": SeverityThresholds(
+    vocabulary.NMC.code: SeverityThresholds(
         imbalance_critical_above_mv=150.0, weak_cell_critical_deviation_mv=100.0, soh_jump_critical_drop_pct=5.0
     ),
-    "lfp": SeverityThresholds(
+    vocabulary.LFP.code: SeverityThresholds(
         imbalance_critical_above_mv=90.0, weak_cell_critical_deviation_mv=60.0, soh_jump_critical_drop_pct=8.0
     ),
 }
-_DEFAULT_PROFILE = "nmc"
+_DEFAULT_PROFILE = vocabulary.DEFAULT_PROFILE.code
 
 
 def severity_for(code: str, value: float, profile: str = _DEFAULT_PROFILE) -> str:

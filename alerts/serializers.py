@@ -3,6 +3,7 @@
 from rest_framework import serializers
 
 from alerts import rules
+from common import vocabulary
 
 
 class AlertSerializer(serializers.Serializer):
@@ -72,7 +73,7 @@ class DeliverySerializer(serializers.Serializer):
     event = serializers.ChoiceField(choices=rules.EVENTS)
     sequence = serializers.IntegerField()
     attempts = serializers.IntegerField()
-    status = serializers.ChoiceField(choices=["pending", "delivered", "failed"])
+    status = serializers.ChoiceField(choices=vocabulary.codes(vocabulary.DELIVERY_STATUSES))
     last_status_code = serializers.IntegerField(allow_null=True)
     next_attempt_at = serializers.DateTimeField(allow_null=True)
     created_at = serializers.DateTimeField()

@@ -17,8 +17,6 @@ import httpx
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
-from rest_framework import status
-from rest_framework.exceptions import APIException, NotFound, ValidationError
 from standardwebhooks import Webhook as StandardWebhook
 
 from alerts import rules
@@ -36,6 +34,7 @@ from alerts.selectors import alert_data, alert_payload
 from alerts.urlguard import UrlNotAllowed, webhook_url_check
 from analytics.domain.cells import CellsSnapshot
 from analytics.domain.trend import JUMP_MIN_PCT
+from common.exceptions import ConflictError, InvalidError, NotFoundError
 from common.metrics import WEBHOOK_DELIVERIES
 from common.timestamps import format_timestamp
 from vehicles.models import DiagnosticLog, Vehicle
@@ -500,10 +499,10 @@ def _event_of(alert: Alert, event: str, *, now: datetime) -> None:
 # --------------------------------------------------------------------------- the fleet's actions
 
 
-class AlertResolvedConflict(APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_code = "conflict"
-    default_detail = "The alert is resolved; a resolved alert cannot be acknowledged."
+class AlertResolvedConflict(ConflictError):
+    """409: a resolved alert cannot be acknowledged."""
+
+    default_message = "The alert is resolved; a resolved alert cannot be acknowledged."
 
 
 def _alert_for_update(*, fleet_id: int, alert_id: uuid.UUID) -> Alert:
@@ -514,13 +513,13 @@ def _alert_for_update(*, fleet_id: int, alert_id: uuid.UUID) -> Alert:
         .first()
     )
     if alert is None:
-        raise NotFound("No such alert.")
+        raise NotFoundError("No such alert.")
     return alert
 
 
 def alert_acknowledge(*, fleet_id: int, alert_id: uuid.UUID, user: Any, now: datetime | None = None) -> Alert:
     """Acknowledge the fleet's alert (`alert.acknowledged`). Already acknowledged: unchanged, no event;
-    resolved: AlertResolvedConflict (409); another fleet's or unknown: NotFound (404)."""
+    resolved: AlertResolvedConflict (409); another fleet's or unknown: NotFoundError (404)."""
     now = now or timezone.now()
     with transaction.atomic():
         alert = _alert_for_update(fleet_id=fleet_id, alert_id=alert_id)
@@ -534,7 +533,7 @@ def alert_acknowledge(*, fleet_id: int, alert_id: uuid.UUID, user: Any, now: dat
 
 def alert_resolve(*, fleet_id: int, alert_id: uuid.UUID, now: datetime | None = None) -> Alert:
     """Resolve the fleet's alert by hand (`resolution: "manual"`, `alert.resolved`). Already resolved:
-    unchanged, no event (a retried POST gets the same answer); another fleet's or unknown: NotFound (404)."""
+    unchanged, no event (a retried POST gets the same answer); another fleet's or unknown: NotFoundError (404)."""
     now = now or timezone.now()
     with transaction.atomic():
         alert = _alert_for_update(fleet_id=fleet_id, alert_id=alert_id)
@@ -583,21 +582,21 @@ def webhook_create(*, fleet_id: int, url: str, events: list[str]) -> Webhook:
     """Register a webhook for the fleet; its `secret` is readable on the returned object (show it once).
 
     The URL must be https (http too under DEBUG or WEBHOOK_ALLOW_PRIVATE) and resolve to public addresses only
-    (unless WEBHOOK_ALLOW_PRIVATE): else ValidationError naming `url`."""
+    (unless WEBHOOK_ALLOW_PRIVATE): else InvalidError naming `url`."""
     try:
         webhook_url_check(url, allow_http=_allow_http(), allow_private=settings.WEBHOOK_ALLOW_PRIVATE)
     except UrlNotAllowed as exc:
-        raise ValidationError({"url": [str(exc)]}) from None
+        raise InvalidError({"url": [str(exc)]}) from None
     return Webhook.objects.create(
         fleet_id=fleet_id, url=url, events=list(dict.fromkeys(events)), secret=webhook_secret_new()
     )
 
 
 def webhook_delete(*, fleet_id: int, webhook_id: uuid.UUID) -> None:
-    """Delete the fleet's webhook and its deliveries; another fleet's or unknown: NotFound (404)."""
+    """Delete the fleet's webhook and its deliveries; another fleet's or unknown: NotFoundError (404)."""
     deleted, _ = Webhook.objects.filter(pk=webhook_id, fleet_id=fleet_id).delete()
     if not deleted:
-        raise NotFound("No such webhook.")
+        raise NotFoundError("No such webhook.")
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,8 @@ from rest_framework.views import APIView
 
 from analytics.domain.cells import cells_rank
 from analytics.domain.profiles import profile_get
-from analytics.selectors import vehicle_cells_window, vehicle_health
-from analytics.serializers import CellRankingSerializer, VehicleHealthSerializer
+from analytics.selectors import vehicle_cells_window, vehicle_health, vocabulary_get
+from analytics.serializers import CellRankingSerializer, VehicleHealthSerializer, VocabularySerializer
 from common.openapi import AUTHENTICATED_ERRORS, error_responses
 from common.timestamps import format_timestamp
 from fleets.permissions import IsFleetMember
@@ -85,3 +85,20 @@ class VehicleCellsApi(APIView):
                 "cells": [rank.as_dict() for rank in ranking],
             }
         )
+
+
+class VocabularyApi(APIView):
+    """GET /api/v1/vocabulary: every code the API speaks with its label, a report anomaly's message and unit, a
+    profile's report thresholds (common.vocabulary), so that clients read them rather than retype them."""
+
+    permission_classes = [IsAuthenticated, IsFleetMember]
+
+    @extend_schema(
+        operation_id="vocabulary",
+        responses={
+            200: OpenApiResponse(VocabularySerializer, description="The vocabulary (beyond API.md)."),
+            **error_responses(*AUTHENTICATED_ERRORS),
+        },
+    )
+    def get(self, request: Request) -> Response:
+        return Response(vocabulary_get())

@@ -8,6 +8,7 @@ from django.db import connection
 from analytics.domain.cells import CellsSnapshot
 from analytics.domain.profiles import profile_get
 from analytics.domain.trend import SohPoint, health_trend
+from common.vocabulary import vocabulary_as_dict
 from vehicles.models import DiagnosticLog, ProcessingStatus, Vehicle
 
 _LOG = DiagnosticLog._meta.db_table
@@ -59,3 +60,9 @@ def vehicle_cells_window(*, vehicle_pk: int, window_days: int) -> tuple[datetime
             CellsSnapshot(timestamp=ts, voltages_v=tuple(volts), temperatures_c=tuple(temps), log_id=log_id)
             for ts, log_id, volts, temps in cursor
         ]
+
+
+def vocabulary_get() -> dict[str, Any]:
+    """The service's vocabulary as GET /api/v1/vocabulary answers it: every code with its label (and an
+    anomaly's message and unit, a profile's report thresholds), from common.vocabulary."""
+    return vocabulary_as_dict()

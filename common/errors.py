@@ -1,6 +1,10 @@
 """One exception handler renders every error in the contract's shape:
 
 {"error": {"code": "...", "message": "one line", "fields": {"cells[3].voltage": ["..."]}}}
+
+The only place where errors become HTTP: the domain errors that services raise (common.exceptions, each naming
+its status and code), DRF's own (parsing, authentication, throttling, serializer validation), Django's 404/403,
+the database being down (503) and anything unexpected (500, logged with its traceback).
 """
 
 import logging
@@ -13,7 +17,7 @@ from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
-from common.exceptions import Conflict, ServiceUnavailable
+from common.exceptions import Conflict, DomainError, InvalidError, ServiceUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -30,7 +34,6 @@ _CODES: list[tuple[type[Exception], str]] = [
     (exceptions.MethodNotAllowed, "method_not_allowed"),
     (exceptions.NotAcceptable, "not_acceptable"),
     (exceptions.Throttled, "throttled"),
-    (ServiceUnavailable, "service_unavailable"),
 ]
 
 
@@ -91,8 +94,27 @@ def validation_error(detail: Any) -> dict[str, Any]:
     return error_body("invalid", _validation_message(fields), fields)["error"]
 
 
+def domain_error_response(exc: DomainError) -> Response:
+    """A domain error's answer: its status, its code, its one-line message (and ``fields`` for ``invalid``; a
+    conflicting log's ``log_id`` both in the error object and at the top level, as the contract says)."""
+    headers: dict[str, str] = {}
+    if isinstance(exc, InvalidError):
+        body = error_body(exc.code, _one_line(_validation_message(exc.fields)), exc.fields)
+    elif exc.code == "invalid":
+        body = error_body(exc.code, _one_line(exc.message), {"request": [_one_line(exc.message)]})
+    else:
+        body = error_body(exc.code, _one_line(exc.message), **exc.extra)
+    if isinstance(exc, Conflict):
+        body["log_id"] = exc.log_id
+    if isinstance(exc, ServiceUnavailable) and exc.retry_after is not None:
+        headers["Retry-After"] = str(exc.retry_after)
+    return Response(body, status=exc.status, headers=headers)
+
+
 def exception_handler(exc: Exception, context: Mapping[str, Any]) -> Response | None:
     """DRF's EXCEPTION_HANDLER: every error, expected or not, in the contract's shape."""
+    if isinstance(exc, DomainError):
+        return domain_error_response(exc)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
@@ -113,11 +135,6 @@ def exception_handler(exc: Exception, context: Mapping[str, Any]) -> Response | 
     wait = getattr(exc, "wait", None)
     if wait is not None:
         headers["Retry-After"] = str(max(1, int(wait + 0.999)))
-
-    if isinstance(exc, Conflict):
-        body = error_body("conflict", _one_line(str(exc.detail)), log_id=exc.log_id)
-        body["log_id"] = exc.log_id
-        return Response(body, status=exc.status_code, headers=headers)
 
     if isinstance(exc, exceptions.ValidationError):
         return Response({"error": validation_error(exc.detail)}, status=400, headers=headers)

@@ -37,7 +37,9 @@ from prometheus_client.metrics_core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
-INGEST_OUTCOMES = ("accepted", "duplicate", "conflict", "invalid", "forbidden", "throttled")
+from common import vocabulary
+
+INGEST_OUTCOMES = vocabulary.codes(vocabulary.INGEST_OUTCOMES)
 
 INGEST_LOGS = Counter(
     "battery_ingest_logs",

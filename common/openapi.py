@@ -5,21 +5,27 @@ from typing import Any
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, inline_serializer
 from rest_framework import serializers
 
-ERROR_CODES = [
-    "invalid",
-    "parse_error",
-    "not_authenticated",
-    "permission_denied",
-    "not_found",
-    "conflict",
-    "payload_too_large",
-    "unsupported_media_type",
-    "method_not_allowed",
-    "not_acceptable",
-    "throttled",
-    "server_error",
-    "service_unavailable",
-]
+from common import vocabulary
+
+ERROR_CODES = vocabulary.codes(vocabulary.ERROR_CODES)
+_STATUSES = vocabulary.codes(vocabulary.PROCESSING_STATUSES)
+
+# The vocabulary's enums as drf-spectacular's ENUM_NAME_OVERRIDES names them (config/settings/base.py).
+ENUM_ANOMALY_CODES = vocabulary.codes(vocabulary.ANOMALIES)
+ENUM_ANOMALY_UNITS = tuple(term.unit for term in vocabulary.ANOMALIES)
+ENUM_DATA_QUALITY_FLAGS = vocabulary.codes(vocabulary.DATA_QUALITY_FLAGS)
+ENUM_PROCESSING_STATUSES = _STATUSES
+ENUM_FORECAST_STATUSES = vocabulary.codes(vocabulary.FORECAST_STATUSES)
+ENUM_CELL_LEVELS = vocabulary.codes(vocabulary.CELL_LEVELS)
+ENUM_CELL_REASONS = vocabulary.codes(vocabulary.CELL_REASONS)
+ENUM_ALERT_TYPES = vocabulary.codes(vocabulary.ALERT_TYPES)
+ENUM_SEVERITIES = vocabulary.codes(vocabulary.SEVERITIES)
+ENUM_ALERT_STATES = vocabulary.codes(vocabulary.ALERT_STATES)
+ENUM_RESOLUTIONS = vocabulary.codes(vocabulary.RESOLUTIONS)
+ENUM_WEBHOOK_EVENTS = vocabulary.codes(vocabulary.WEBHOOK_EVENTS)
+ENUM_DELIVERY_STATUSES = vocabulary.codes(vocabulary.DELIVERY_STATUSES)
+ENUM_BULK_ITEM_STATUSES = vocabulary.codes(vocabulary.BULK_ITEM_STATUSES)
+ENUM_ERROR_CODES = ERROR_CODES
 
 
 class ErrorDetailSerializer(serializers.Serializer):
@@ -65,13 +71,13 @@ INGEST_RESPONSE = inline_serializer(
     {
         "message": serializers.CharField(),
         "log_id": serializers.UUIDField(),
-        "status": serializers.ChoiceField(choices=["processing", "completed", "failed"]),
+        "status": serializers.ChoiceField(choices=[code for code in _STATUSES if code != vocabulary.PENDING.code]),
     },
 )
 
 PROCESSING_RESPONSE = inline_serializer(
     "ReportProcessing",
-    {"log_id": serializers.UUIDField(), "status": serializers.ChoiceField(choices=["processing"])},
+    {"log_id": serializers.UUIDField(), "status": serializers.ChoiceField(choices=[vocabulary.PROCESSING.code])},
 )
 
 

@@ -12,6 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from common import vocabulary
 from common.logs import bind as log_context_bind
 from common.metrics import INGEST_LOGS
 from common.openapi import AUTHENTICATED_ERRORS, INGEST_RESPONSE, ErrorDetailSerializer, error_responses
@@ -107,7 +108,7 @@ BULK_RESPONSE = inline_serializer(
             "BulkItemResult",
             {
                 "index": serializers.IntegerField(),
-                "status": serializers.ChoiceField(choices=["created", "duplicate", "conflict", "invalid", "forbidden"]),
+                "status": serializers.ChoiceField(choices=vocabulary.codes(vocabulary.BULK_ITEM_STATUSES)),
                 "http_status": serializers.ChoiceField(choices=[202, 200, 409, 400, 403]),
                 "log_id": serializers.UUIDField(required=False),
                 "error": ErrorDetailSerializer(required=False),

@@ -11,6 +11,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from common import vocabulary
 from common.timestamps import format_timestamp
 from diagnostics import contract
 from diagnostics.contract import ContractError
@@ -153,4 +154,4 @@ class DiagnosticLogOutputSerializer(serializers.Serializer):
     nominal_capacity_kwh = serializers.FloatField()
     current_capacity_kwh = serializers.FloatField()
     received_at = serializers.DateTimeField()
-    status = serializers.ChoiceField(choices=["pending", "processing", "completed", "failed"])
+    status = serializers.ChoiceField(choices=vocabulary.codes(vocabulary.PROCESSING_STATUSES))

@@ -10,9 +10,10 @@ from typing import Any
 
 import orjson
 from django.db import IntegrityError, connection, transaction
-from rest_framework.exceptions import PermissionDenied
 
-from common.exceptions import Conflict
+from common import vocabulary
+from common.choices import text_choices
+from common.exceptions import Conflict, ForbiddenError
 from reports.dispatch import reports_enqueue_on_commit
 from vehicles.history import cell_history_columns
 from vehicles.models import DiagnosticLog, ProcessingStatus, Vehicle
@@ -47,7 +48,7 @@ def _vehicle_pk_for_fleet(cursor: Any, *, vehicle_id: str, fleet_id: int) -> int
             row = cursor.fetchone()
     vehicle_pk, owner_fleet_id = row
     if owner_fleet_id != fleet_id:
-        raise PermissionDenied(f"Vehicle {vehicle_id} belongs to another fleet.")
+        raise ForbiddenError(f"Vehicle {vehicle_id} belongs to another fleet.")
     return vehicle_pk
 
 
@@ -116,10 +117,10 @@ def diagnostic_log_ingest(*, fleet_id: int, data: dict[str, Any], device_vehicle
     Idempotent by (vehicle_id, timestamp): a same-content retry returns the original log (created=False);
     different content raises Conflict (409). Concurrent duplicates are settled by the unique constraint,
     never by a read before the write. `device_vehicle_id`, for a device credential, is the one vehicle it
-    may post for: a log of any other raises PermissionDenied (403) and nothing is read or stored.
+    may post for: a log of any other raises ForbiddenError (403) and nothing is read or stored.
     """
     if device_vehicle_id is not None and data["vehicle_id"] != device_vehicle_id:
-        raise PermissionDenied(device_forbidden_message(device_vehicle_id))
+        raise ForbiddenError(device_forbidden_message(device_vehicle_id))
     new_id = uuid.uuid4()
     row = _log_row(new_id, data)
     with connection.cursor() as cursor:
@@ -163,12 +164,8 @@ def diagnostic_log_status(*, log_id: uuid.UUID) -> str:
     return DiagnosticLog.objects.filter(pk=log_id).values_list("status", flat=True).get()
 
 
-class BulkStatus:
-    CREATED = "created"
-    DUPLICATE = "duplicate"
-    CONFLICT = "conflict"
-    FORBIDDEN = "forbidden"
-    INVALID = "invalid"
+#: One bulk item's outcome (common.vocabulary.BULK_ITEM_STATUSES).
+BulkStatus = text_choices("BulkStatus", vocabulary.BULK_ITEM_STATUSES)
 
 
 @dataclass(frozen=True)

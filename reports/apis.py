@@ -9,8 +9,7 @@ from django.http import HttpResponse, StreamingHttpResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import status
-from rest_framework.exceptions import APIException, NotFound, ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
@@ -18,6 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from common import readcache
+from common.exceptions import ConflictError
 from common.filters import filtered
 from common.openapi import (
     AUTHENTICATED_ERRORS,
@@ -237,13 +237,11 @@ class FleetAnomalyTimelineApi(APIView):
         return Response(fleet_anomaly_timeline(fleet_id=request.user.fleet_id, days=int(raw), now=timezone.now()))
 
 
-class NoCompletedReport(APIException):
+class NoCompletedReport(ConflictError):
     """A certificate states a measured health: a vehicle without a completed report has none yet (its logs may
     still be processing). 409, not 404: the vehicle exists and the same request succeeds once a report does."""
 
-    status_code = status.HTTP_409_CONFLICT
-    default_code = "conflict"
-    default_detail = "The vehicle has no completed report yet: no certificate can be issued."
+    default_message = "The vehicle has no completed report yet: no certificate can be issued."
 
 
 class PDFRenderer(BaseRenderer):

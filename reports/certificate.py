@@ -34,13 +34,11 @@ from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from common import vocabulary
+
 ANOMALY_WINDOW_DAYS = 90
-# The anomaly codes as a reader names them, in the report's order.
-ANOMALY_LABELS = {
-    "voltage_imbalance": "Voltage imbalance",
-    "overheating": "Overheating",
-    "low_soh": "Low state of health",
-}
+# The anomaly codes as a reader names them, in the report's order (common.vocabulary).
+ANOMALY_LABELS = {term.code: term.label for term in vocabulary.ANOMALIES}
 # Colour-blind-safe pair (Okabe-Ito blue and vermillion) for the measured points and the fitted trend.
 _MEASURED = colors.HexColor("#0072B2")
 _FITTED = colors.HexColor("#D55E00")

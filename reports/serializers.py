@@ -3,16 +3,17 @@
 from drf_spectacular.utils import PolymorphicProxySerializer, inline_serializer
 from rest_framework import serializers
 
+from common import vocabulary
 from vehicles.models import AnomalyCode, BatteryProfile
 from vehicles.serializers import VehicleSerializer
 
 
 class AnomalyDetailSerializer(serializers.Serializer):
-    code = serializers.ChoiceField(choices=["voltage_imbalance", "overheating", "low_soh"])
+    code = serializers.ChoiceField(choices=vocabulary.codes(vocabulary.ANOMALIES))
     message = serializers.CharField()
     value = serializers.FloatField()
     threshold = serializers.FloatField()
-    unit = serializers.ChoiceField(choices=["mV", "°C", "%"])
+    unit = serializers.ChoiceField(choices=[term.unit for term in vocabulary.ANOMALIES])
     cells = serializers.ListField(child=serializers.IntegerField())
 
 
@@ -35,7 +36,7 @@ class BatteryReportOutputSerializer(serializers.Serializer):
     anomalies = serializers.ListField(child=serializers.CharField())
     anomaly_details = AnomalyDetailSerializer(many=True)
     diagnostics = DiagnosticsSerializer()
-    status = serializers.ChoiceField(choices=["completed"])
+    status = serializers.ChoiceField(choices=[vocabulary.COMPLETED.code])
     generated_at = serializers.DateTimeField()
     profile = serializers.ChoiceField(
         choices=BatteryProfile.choices, help_text="The battery profile whose thresholds applied."
@@ -45,9 +46,7 @@ class BatteryReportOutputSerializer(serializers.Serializer):
         "DataQuality",
         {
             "flags": serializers.ListField(
-                child=serializers.ChoiceField(
-                    choices=["late_upload", "capacity_above_nominal", "cell_out_of_profile_range", "suspect_sensor"]
-                )
+                child=serializers.ChoiceField(choices=vocabulary.codes(vocabulary.DATA_QUALITY_FLAGS))
             )
         },
     )
@@ -55,7 +54,7 @@ class BatteryReportOutputSerializer(serializers.Serializer):
 
 class BatteryReportFailedSerializer(serializers.Serializer):
     log_id = serializers.UUIDField()
-    status = serializers.ChoiceField(choices=["failed"])
+    status = serializers.ChoiceField(choices=[vocabulary.FAILED.code])
     error = serializers.CharField()
 
 

@@ -4,16 +4,17 @@ import json
 import logging
 import secrets
 import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 
 from alerts.services import EvaluatedReport, alerts_evaluate
-from analytics.domain.profiles import RULES_VERSION, profile_get
-from analytics.domain.quality import data_quality_flags
-from reports.health import BatterySnapshot, evaluate
+from reports.health import UnprocessableLog
+from reports.health.report import LogReport, StoredLog, log_report
 from reports.models import BatteryReport
 from vehicles.models import DiagnosticLog, ProcessingStatus, Vehicle
 from vehicles.services import CompletedReport, vehicle_summaries_update
@@ -143,127 +144,141 @@ def _claim(*, ids: list[str], key: int, fill_to: int) -> list[tuple[uuid.UUID, i
 
 
 def _compute(*, ids: list[str], claimed: list[tuple[uuid.UUID, int]], key: int, max_attempts: int) -> BatchOutcome:
-    """Step 2: compute and store the reports of the logs claimed under `key`, in one transaction."""
+    """Step 2, in one transaction: read the logs claimed under `key`, compute each one's report with the pure
+    step (reports.health.report.log_report), store the reports and the logs' statuses, update the vehicles'
+    summaries and evaluate the alerts."""
     failed: dict[uuid.UUID, str] = {
         log_id: f"Gave up after {max_attempts} attempts." for log_id, attempts in claimed if attempts > max_attempts
     }
     to_compute = [str(log_id) for log_id, attempts in claimed if attempts <= max_attempts]
-    reports: list[tuple[str, float, str, str, str, str, str, str, int, datetime]] = []
-    summaries: list[CompletedReport] = []
-    evaluated: list[EvaluatedReport] = []
+    done: list[LogReport] = []
     with transaction.atomic(), connection.cursor() as cursor:
-        rows: list[tuple[uuid.UUID, object, int, float, float, datetime, datetime, str, int, int]] = []
-        if to_compute:
-            cursor.execute(
-                "SELECT l.id, l.cells, l.cycle_count, l.nominal_capacity_kwh, l.current_capacity_kwh, l.timestamp, "
-                f"l.received_at, v.profile, l.vehicle_id, v.fleet_id FROM {_LOG_TABLE} AS l "
-                f"JOIN {_VEHICLE_TABLE} AS v ON v.id = l.vehicle_id "
-                "WHERE l.id = ANY(%s::uuid[]) AND l.status = %s AND l.claim_key = %s ORDER BY l.id FOR UPDATE OF l",
-                [to_compute, ProcessingStatus.PROCESSING, key],
-            )
-            rows = cursor.fetchall()
-        received: dict[uuid.UUID, datetime] = {}
-        for row in rows:
-            log_id, cells, cycle_count, nominal, current, timestamp, received_at, profile_name, vehicle_pk = row[:9]
-            fleet_pk = row[9]
-            try:
-                log = {
-                    "cells": json.loads(cells) if isinstance(cells, str) else cells,
-                    "cycle_count": cycle_count,
-                    "nominal_capacity_kwh": nominal,
-                    "current_capacity_kwh": current,
-                }
-                profile = profile_get(profile_name)
-                snapshot = BatterySnapshot.from_mapping(log)
-                report = evaluate(snapshot, profile).as_dict()
-                flags = data_quality_flags(
-                    timestamp=timestamp,
-                    received_at=received_at,
-                    voltages=[cell.voltage for cell in snapshot.cells],
-                    temperatures=[cell.temperature for cell in snapshot.cells],
-                    nominal_capacity_kwh=nominal,
-                    current_capacity_kwh=current,
-                    profile=profile,
-                )
-            except Exception as exc:  # bad data: terminal for this log, never for its neighbours
-                failed[log_id] = f"{type(exc).__name__}: {exc}"
-                continue
-            received[log_id] = received_at
-            summaries.append(
-                CompletedReport(
-                    log_id=log_id,
-                    battery_soh=report["battery_soh"],
-                    cycle_count=cycle_count,
-                    anomalies=report["anomalies"],
-                    anomaly_codes=[detail["code"] for detail in report["anomaly_details"]],
-                )
-            )
-            evaluated.append(
-                EvaluatedReport(
-                    log_id=log_id,
-                    vehicle_pk=vehicle_pk,
-                    timestamp=timestamp,
-                    anomaly_details=report["anomaly_details"],
-                    battery_soh=report["battery_soh"],
-                    cycle_count=cycle_count,
-                    cell_voltages=[cell.voltage for cell in snapshot.cells],
-                    cell_temperatures=[cell.temperature for cell in snapshot.cells],
-                )
-            )
-            reports.append(
-                (
-                    str(log_id),
-                    report["battery_soh"],
-                    json.dumps(report["anomalies"]),
-                    json.dumps(report["anomaly_details"], ensure_ascii=False),
-                    json.dumps(report["diagnostics"]),
-                    profile.name,
-                    RULES_VERSION,
-                    json.dumps({"flags": flags}),
-                    fleet_pk,
-                    timestamp,
-                )
-            )
-        done = [row[0] for row in reports]
-        if reports:
-            columns = list(zip(*reports, strict=True))
-            cursor.execute(
-                f"INSERT INTO {_REPORT_TABLE} "
-                "(log_id, battery_soh, anomalies, anomaly_details, diagnostics, profile, rules_version, data_quality, "
-                "fleet_id, log_timestamp, generated_at) "
-                "SELECT r.log_id, r.soh, r.anomalies, r.details, r.diagnostics, r.profile, r.rules_version, r.quality, "
-                "r.fleet_id, r.log_timestamp, now() FROM unnest("
-                "%s::uuid[], %s::float8[], %s::jsonb[], %s::jsonb[], %s::jsonb[], %s::text[], %s::text[], %s::jsonb[], "
-                "%s::int[], %s::timestamptz[]"
-                ") AS r(log_id, soh, anomalies, details, diagnostics, profile, rules_version, quality, fleet_id, "
-                "log_timestamp) "
-                "ON CONFLICT (log_id) DO NOTHING",
-                [list(column) for column in columns],
-            )
-            cursor.execute(
-                f"UPDATE {_LOG_TABLE} SET status = %s, error = '', claim_key = NULL, status_changed_at = now() "
-                "WHERE id = ANY(%s::uuid[])",
-                [ProcessingStatus.COMPLETED, done],
-            )
-        if failed:
-            cursor.execute(
-                f"UPDATE {_LOG_TABLE} AS log SET status = %s, error = f.reason, claim_key = NULL, "
-                "status_changed_at = now() "
-                "FROM unnest(%s::uuid[], %s::text[]) AS f(id, reason) WHERE log.id = f.id AND log.status <> %s",
-                [
-                    ProcessingStatus.FAILED,
-                    [str(log_id) for log_id in failed],
-                    [reason[:2000] for reason in failed.values()],
-                    ProcessingStatus.COMPLETED,
-                ],
-            )
-        vehicle_summaries_update(processed=[*map(uuid.UUID, done), *failed], completed=summaries)
+        for log in _claimed_logs_read(cursor, log_ids=to_compute, key=key):
+            outcome = _log_report_or_reason(log)
+            if isinstance(outcome, LogReport):
+                done.append(outcome)
+            else:
+                failed[log.log_id] = outcome
+        _reports_store(cursor, done)
+        _logs_status_write(cursor, completed=[item.log.log_id for item in done], failed=failed)
+        vehicle_summaries_update(
+            processed=[*(item.log.log_id for item in done), *failed], completed=[_summary(item) for item in done]
+        )
         if settings.ALERTS_ENABLED:
-            alerts_evaluate(reports=evaluated)  # same transaction: an alert changes with the reports that show it
+            # Same transaction: an alert changes with the reports that show it.
+            alerts_evaluate(reports=[_evaluated(item) for item in done])
     return BatchOutcome(
-        completed=tuple(uuid.UUID(log_id) for log_id in done),
+        completed=tuple(item.log.log_id for item in done),
         failed=failed,
         skipped=len(set(ids) - {str(log_id) for log_id, _ in claimed}),
-        received_at=received,
-        anomaly_codes={summary.log_id: list(summary.anomaly_codes) for summary in summaries},
+        received_at={item.log.log_id: item.log.received_at for item in done},
+        anomaly_codes={item.log.log_id: item.anomaly_codes for item in done},
+    )
+
+
+def _claimed_logs_read(cursor: Any, *, log_ids: list[str], key: int) -> list[StoredLog]:
+    """The logs still `processing` under this claim, locked (FOR UPDATE, in id order: no deadlock)."""
+    if not log_ids:
+        return []
+    cursor.execute(
+        "SELECT l.id, l.cells, l.cycle_count, l.nominal_capacity_kwh, l.current_capacity_kwh, l.timestamp, "
+        f"l.received_at, v.profile, l.vehicle_id, v.fleet_id FROM {_LOG_TABLE} AS l "
+        f"JOIN {_VEHICLE_TABLE} AS v ON v.id = l.vehicle_id "
+        "WHERE l.id = ANY(%s::uuid[]) AND l.status = %s AND l.claim_key = %s ORDER BY l.id FOR UPDATE OF l",
+        [log_ids, ProcessingStatus.PROCESSING, key],
+    )
+    return [StoredLog(*row) for row in cursor.fetchall()]
+
+
+def _log_report_or_reason(log: StoredLog) -> LogReport | str:
+    """The log's report, or why it has none (stored as the failed log's `error`). Bad data is terminal for that
+    log, never for its neighbours. Anything else is a bug in the rules: logged with its traceback for the
+    operators, and the log fails with a reason that says so rather than passing the bug off as bad data."""
+    try:
+        return log_report(log)
+    except UnprocessableLog as exc:
+        return str(exc)
+    except Exception as exc:  # the batch must survive a bug in the rules: the other logs still get their reports
+        logger.exception("the report rules failed on log %s", log.log_id)
+        return f"Internal error in the report rules ({type(exc).__name__}); see the worker's log."
+
+
+def _reports_store(cursor: Any, done: Sequence[LogReport]) -> None:
+    """One multi-row INSERT of the reports (a report already stored for a log is kept: ON CONFLICT DO NOTHING)."""
+    if not done:
+        return
+    rows = [
+        (
+            str(item.log.log_id),
+            item.report.battery_soh,
+            json.dumps(list(item.report.anomalies)),
+            json.dumps([detail.as_dict() for detail in item.report.anomaly_details], ensure_ascii=False),
+            json.dumps(item.report.diagnostics.as_dict()),
+            item.profile,
+            item.rules_version,
+            json.dumps({"flags": list(item.flags)}),
+            item.log.fleet_pk,
+            item.log.timestamp,
+        )
+        for item in done
+    ]
+    cursor.execute(
+        f"INSERT INTO {_REPORT_TABLE} "
+        "(log_id, battery_soh, anomalies, anomaly_details, diagnostics, profile, rules_version, data_quality, "
+        "fleet_id, log_timestamp, generated_at) "
+        "SELECT r.log_id, r.soh, r.anomalies, r.details, r.diagnostics, r.profile, r.rules_version, r.quality, "
+        "r.fleet_id, r.log_timestamp, now() FROM unnest("
+        "%s::uuid[], %s::float8[], %s::jsonb[], %s::jsonb[], %s::jsonb[], %s::text[], %s::text[], %s::jsonb[], "
+        "%s::int[], %s::timestamptz[]"
+        ") AS r(log_id, soh, anomalies, details, diagnostics, profile, rules_version, quality, fleet_id, "
+        "log_timestamp) "
+        "ON CONFLICT (log_id) DO NOTHING",
+        [list(column) for column in zip(*rows, strict=True)],
+    )
+
+
+def _logs_status_write(cursor: Any, *, completed: Sequence[uuid.UUID], failed: Mapping[uuid.UUID, str]) -> None:
+    """The logs' new statuses: `completed`, or `failed` with its reason (a completed log stays completed)."""
+    if completed:
+        cursor.execute(
+            f"UPDATE {_LOG_TABLE} SET status = %s, error = '', claim_key = NULL, status_changed_at = now() "
+            "WHERE id = ANY(%s::uuid[])",
+            [ProcessingStatus.COMPLETED, [str(log_id) for log_id in completed]],
+        )
+    if failed:
+        cursor.execute(
+            f"UPDATE {_LOG_TABLE} AS log SET status = %s, error = f.reason, claim_key = NULL, "
+            "status_changed_at = now() "
+            "FROM unnest(%s::uuid[], %s::text[]) AS f(id, reason) WHERE log.id = f.id AND log.status <> %s",
+            [
+                ProcessingStatus.FAILED,
+                [str(log_id) for log_id in failed],
+                [reason[:2000] for reason in failed.values()],
+                ProcessingStatus.COMPLETED,
+            ],
+        )
+
+
+def _summary(item: LogReport) -> CompletedReport:
+    """What the vehicle's summary columns take from a report (vehicles.services)."""
+    return CompletedReport(
+        log_id=item.log.log_id,
+        battery_soh=item.report.battery_soh,
+        cycle_count=item.log.cycle_count,
+        anomalies=list(item.report.anomalies),
+        anomaly_codes=item.anomaly_codes,
+    )
+
+
+def _evaluated(item: LogReport) -> EvaluatedReport:
+    """What alert evaluation takes from a report (alerts.services)."""
+    return EvaluatedReport(
+        log_id=item.log.log_id,
+        vehicle_pk=item.log.vehicle_pk,
+        timestamp=item.log.timestamp,
+        anomaly_details=[detail.as_dict() for detail in item.report.anomaly_details],
+        battery_soh=item.report.battery_soh,
+        cycle_count=item.log.cycle_count,
+        cell_voltages=list(item.voltages),
+        cell_temperatures=list(item.temperatures),
     )

@@ -10,20 +10,13 @@ from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 from django.db.models.functions import Now
 
+from common import vocabulary
+from common.choices import text_choices
 
-class BatteryProfile(models.TextChoices):
-    """The battery chemistries whose thresholds the health rules know (the rules define each profile)."""
-
-    NMC = "nmc", "NMC (nickel manganese cobalt oxide)"
-    LFP = "lfp", "LFP (lithium iron phosphate)"
-
-
-class AnomalyCode(models.TextChoices):
-    """The report's anomaly codes (reports.health defines them; a test keeps the two lists equal)."""
-
-    VOLTAGE_IMBALANCE = "voltage_imbalance", "Voltage imbalance"
-    OVERHEATING = "overheating", "Overheating"
-    LOW_SOH = "low_soh", "Low state of health"
+#: The battery chemistries whose thresholds the health rules know (common.vocabulary.PROFILES).
+BatteryProfile = text_choices("BatteryProfile", vocabulary.PROFILES)
+#: The report's anomaly codes (common.vocabulary.ANOMALIES).
+AnomalyCode = text_choices("AnomalyCode", vocabulary.ANOMALIES)
 
 
 class Vehicle(models.Model):
@@ -69,11 +62,8 @@ class Vehicle(models.Model):
         return self.vehicle_id
 
 
-class ProcessingStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    PROCESSING = "processing", "Processing"
-    COMPLETED = "completed", "Completed"
-    FAILED = "failed", "Failed"
+#: A log's report processing (common.vocabulary.PROCESSING_STATUSES).
+ProcessingStatus = text_choices("ProcessingStatus", vocabulary.PROCESSING_STATUSES)
 
 
 class DiagnosticLog(models.Model):

@@ -8,10 +8,9 @@ from typing import Any
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models.functions import Coalesce, Now
-from rest_framework import status
-from rest_framework.exceptions import APIException, NotFound, PermissionDenied
 
 from common import readcache
+from common.exceptions import ConflictError, ForbiddenError, NotFoundError
 from vehicles.models import DeviceCredential, DiagnosticLog, Vehicle
 from vehicles.tokens import device_token_hash, device_token_new
 
@@ -102,18 +101,16 @@ def vehicle_summaries_update(*, processed: list[uuid.UUID], completed: list[Comp
     )
 
 
-class VinTaken(APIException):
-    """Another vehicle of the fleet has this VIN."""
+class VinTaken(ConflictError):
+    """409: another vehicle of the fleet has this VIN."""
 
-    status_code = status.HTTP_409_CONFLICT
-    default_code = "conflict"
-    default_detail = "Another vehicle of this fleet has this VIN."
+    default_message = "Another vehicle of this fleet has this VIN."
 
 
 def vehicle_register(*, fleet_id: int, vehicle_id: str, changes: dict[str, Any]) -> tuple[Vehicle, bool]:
     """Create the vehicle in the fleet (before its first log) or update its registry fields; (vehicle, created).
 
-    Fields absent from `changes` keep their values. Another fleet's vehicle: PermissionDenied (403). A VIN
+    Fields absent from `changes` keep their values. Another fleet's vehicle: ForbiddenError (403). A VIN
     that another vehicle of the fleet has: VinTaken (409); the partial unique constraint decides, so two
     concurrent requests cannot both take it.
     """
@@ -131,7 +128,7 @@ def vehicle_register(*, fleet_id: int, vehicle_id: str, changes: dict[str, Any])
                 if vehicle is None:
                     raise VinTaken() from None
         if vehicle.fleet_id != fleet_id:
-            raise PermissionDenied(f"Vehicle {vehicle_id} belongs to another fleet.")
+            raise ForbiddenError(f"Vehicle {vehicle_id} belongs to another fleet.")
         if not created and changes:
             for field, value in changes.items():
                 setattr(vehicle, field, value)
@@ -156,10 +153,10 @@ def _fleet_vehicle_pk(*, fleet_id: int, vehicle_id: str) -> int:
     """The vehicle's primary key for a write: unknown 404; another fleet's 403 (contract §3)."""
     row = Vehicle.objects.filter(vehicle_id=vehicle_id).values_list("pk", "fleet_id").first()
     if row is None:
-        raise NotFound("No such vehicle.")
+        raise NotFoundError("No such vehicle.")
     vehicle_pk, owner_fleet_id = row
     if owner_fleet_id != fleet_id:
-        raise PermissionDenied(f"Vehicle {vehicle_id} belongs to another fleet.")
+        raise ForbiddenError(f"Vehicle {vehicle_id} belongs to another fleet.")
     return vehicle_pk
 
 
@@ -182,4 +179,4 @@ def device_credential_revoke(*, fleet_id: int, vehicle_id: str, credential_id: u
         revoked_at=Coalesce("revoked_at", Now())
     )
     if not matched:
-        raise NotFound("No such credential.")
+        raise NotFoundError("No such credential.")

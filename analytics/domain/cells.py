@@ -36,6 +36,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from common import vocabulary
+
 from .profiles import DEFAULT_PROFILE, BatteryProfile
 
 __all__ = [
@@ -51,8 +53,11 @@ __all__ = [
     "voltage_deviations_mv",
 ]
 
-LEVELS: tuple[str, str, str] = ("alert", "warn", "ok")
-REASONS: tuple[str, str, str, str] = ("low_voltage", "high_voltage", "voltage_drift", "hot")
+# The levels (worst first) and reasons are the vocabulary's (common.vocabulary.CELL_LEVELS, CELL_REASONS).
+LEVELS: tuple[str, ...] = vocabulary.codes(vocabulary.CELL_LEVELS)
+REASONS: tuple[str, ...] = vocabulary.codes(vocabulary.CELL_REASONS)
+_ALERT, _WARN, _OK = LEVELS
+_LOW_VOLTAGE, _HIGH_VOLTAGE, _VOLTAGE_DRIFT, _HOT = REASONS
 DRIFT_MIN_LOGS = 4
 DRIFT_MIN_SPAN_DAYS = 2.0
 DRIFT_MAX_POINTS = 100
@@ -200,19 +205,19 @@ def cells_rank(logs: Sequence[CellsSnapshot], *, profile: BatteryProfile = DEFAU
         heat = _round2(float(median_excess[cell]))
         reasons: list[str] = []
         if dev <= -profile.cell_warn_deviation_mv:
-            reasons.append("low_voltage")
+            reasons.append(_LOW_VOLTAGE)
         if dev >= profile.cell_warn_deviation_mv:
-            reasons.append("high_voltage")
+            reasons.append(_HIGH_VOLTAGE)
         if slope is not None and abs(slope) >= profile.cell_warn_drift_mv_per_30d:
-            reasons.append("voltage_drift")
+            reasons.append(_VOLTAGE_DRIFT)
         if heat >= profile.cell_warn_temperature_excess_c:
-            reasons.append("hot")
+            reasons.append(_HOT)
         alert = (
             abs(dev) >= profile.cell_alert_deviation_mv
             or (slope is not None and abs(slope) >= profile.cell_alert_drift_mv_per_30d)
             or heat >= profile.cell_alert_temperature_excess_c
         )
-        level = "alert" if alert else "warn" if reasons else "ok"
+        level = _ALERT if alert else _WARN if reasons else _OK
         ranks.append(CellRank(int(cell), dev, slope, heat, level, tuple(reasons)))
     ranks.sort(key=lambda r: (LEVELS.index(r.level), -abs(r.voltage_deviation_mv), r.id))
     return ranks

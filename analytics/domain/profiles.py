@@ -4,7 +4,9 @@ A report, a health trend and a cell ranking are computed under one profile, and 
 profile's name and :data:`RULES_VERSION` so that an old report stays explainable after a threshold changes
 (API contract section 6, "Profiles").
 
-``nmc`` is the default and carries exactly the thresholds of the report rules of section 2
+The name and the three report thresholds of each profile are the vocabulary's (``common.vocabulary.PROFILES``,
+which the API serves); the rest are here. ``nmc`` is the default and carries exactly the thresholds of the
+report rules of section 2
 (``reports/health/rules.py``): imbalance above 50 mV (compared in mV rounded to 3 decimals), overheating
 above 45 °C, low SoH below 80 % (SoH rounded to 6 decimals). ``tests/unit/test_analytics_profiles.py``
 pins that equality, so the two cannot drift apart silently.
@@ -17,6 +19,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
+
+from common import vocabulary
 
 __all__ = [
     "DEFAULT_PROFILE",
@@ -98,11 +102,11 @@ _OVERHEAT_SOURCE = (
 )
 
 NMC = BatteryProfile(
-    name="nmc",
+    name=vocabulary.NMC.code,
     description="Lithium nickel-manganese-cobalt oxide / graphite (most passenger EVs); the contract's default.",
-    voltage_imbalance_threshold_mv=50.0,
-    overheat_threshold_c=45.0,
-    low_soh_threshold_pct=80.0,
+    voltage_imbalance_threshold_mv=vocabulary.NMC.voltage_imbalance_threshold_mv,
+    overheat_threshold_c=vocabulary.NMC.overheat_threshold_c,
+    low_soh_threshold_pct=vocabulary.NMC.low_soh_threshold_pct,
     cell_voltage_min_v=2.5,
     cell_voltage_max_v=4.2,
     suspect_voltage_floor_mv=500.0,
@@ -142,12 +146,12 @@ NMC = BatteryProfile(
 )
 
 LFP = BatteryProfile(
-    name="lfp",
+    name=vocabulary.LFP.code,
     description="Lithium iron phosphate / graphite: flat voltage plateau (about 3.2-3.35 V over most of the "
     "state of charge), so the same state-of-charge mismatch shows as fewer millivolts.",
-    voltage_imbalance_threshold_mv=30.0,
-    overheat_threshold_c=45.0,
-    low_soh_threshold_pct=80.0,
+    voltage_imbalance_threshold_mv=vocabulary.LFP.voltage_imbalance_threshold_mv,
+    overheat_threshold_c=vocabulary.LFP.overheat_threshold_c,
+    low_soh_threshold_pct=vocabulary.LFP.low_soh_threshold_pct,
     cell_voltage_min_v=2.5,
     cell_voltage_max_v=3.65,
     suspect_voltage_floor_mv=300.0,
@@ -188,7 +192,7 @@ _BY_NAME: dict[str, BatteryProfile] = {profile.name: profile for profile in (NMC
 #: Every known profile by name (read-only).
 PROFILES: Mapping[str, BatteryProfile] = MappingProxyType(_BY_NAME)
 #: The profile of a vehicle that has none set.
-DEFAULT_PROFILE: BatteryProfile = NMC
+DEFAULT_PROFILE: BatteryProfile = _BY_NAME[vocabulary.DEFAULT_PROFILE.code]
 
 
 def profile_get(name: str) -> BatteryProfile:

@@ -32,6 +32,8 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from statistics import median
 
+from common import vocabulary
+
 from .profiles import DEFAULT_PROFILE, BatteryProfile
 
 __all__ = [
@@ -48,12 +50,13 @@ __all__ = [
     "suspect_readings",
 ]
 
-LATE_UPLOAD = "late_upload"
-CAPACITY_ABOVE_NOMINAL = "capacity_above_nominal"
-CELL_OUT_OF_PROFILE_RANGE = "cell_out_of_profile_range"
-SUSPECT_SENSOR = "suspect_sensor"
+# The flags are the vocabulary's (common.vocabulary.DATA_QUALITY_FLAGS).
+LATE_UPLOAD = vocabulary.LATE_UPLOAD.code
+CAPACITY_ABOVE_NOMINAL = vocabulary.CAPACITY_ABOVE_NOMINAL.code
+CELL_OUT_OF_PROFILE_RANGE = vocabulary.CELL_OUT_OF_PROFILE_RANGE.code
+SUSPECT_SENSOR = vocabulary.SUSPECT_SENSOR.code
 #: The order in which flags are listed.
-FLAG_ORDER: tuple[str, ...] = (LATE_UPLOAD, CAPACITY_ABOVE_NOMINAL, CELL_OUT_OF_PROFILE_RANGE, SUSPECT_SENSOR)
+FLAG_ORDER: tuple[str, ...] = vocabulary.codes(vocabulary.DATA_QUALITY_FLAGS)
 
 #: A log received strictly later than this after its timestamp is a late upload.
 LATE_UPLOAD_AFTER = timedelta(hours=24)

@@ -77,6 +77,8 @@ import numpy as np
 import numpy.typing as npt
 from scipy.optimize import least_squares  # type: ignore[import-untyped]
 
+from common import vocabulary
+
 __all__ = [
     "DRAWS",
     "HORIZON_CYCLES",
@@ -132,10 +134,8 @@ _RATE_WINDOW_DAYS = 90.0
 _RATE_MIN_SPAN_DAYS = 14.0
 _DAY_S = 86_400.0
 _YEAR_DAYS = 365.25
-_STATUS_OK = "ok"
-_STATUS_INSUFFICIENT = "insufficient_data"
-_STATUS_REACHED = "reached"
-_STATUS_BEYOND = "beyond_horizon"
+# The forecast's statuses are the vocabulary's (common.vocabulary.FORECAST_STATUSES).
+_STATUS_OK, _STATUS_INSUFFICIENT, _STATUS_REACHED, _STATUS_BEYOND = vocabulary.codes(vocabulary.FORECAST_STATUSES)
 
 FloatArray = npt.NDArray[np.float64]
 

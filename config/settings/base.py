@@ -197,10 +197,25 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
-    # One name per enum wherever it appears (a vehicle's and a report's profile; a webhook's and a delivery's event).
+    # One name per enum of the vocabulary (common.vocabulary) wherever it appears, so that the generated client's
+    # type names stay as they are when a serializer moves or a new answer (GET /vocabulary) lists the same codes.
     "ENUM_NAME_OVERRIDES": {
-        "BatteryProfileEnum": "vehicles.models.BatteryProfile",
-        "WebhookEventEnum": "alerts.rules.EVENTS",
+        "AnomalyDetailCodeEnum": "common.openapi.ENUM_ANOMALY_CODES",
+        "UnitEnum": "common.openapi.ENUM_ANOMALY_UNITS",
+        "BatteryProfileEnum": "vehicles.models.BatteryProfile",  # with its labels, as the fields use it
+        "FlagsEnum": "common.openapi.ENUM_DATA_QUALITY_FLAGS",
+        "DiagnosticLogOutputStatusEnum": "common.openapi.ENUM_PROCESSING_STATUSES",
+        "ForecastStatusEnum": "common.openapi.ENUM_FORECAST_STATUSES",
+        "LevelEnum": "common.openapi.ENUM_CELL_LEVELS",
+        "ReasonsEnum": "common.openapi.ENUM_CELL_REASONS",
+        "AlertTypeEnum": "common.openapi.ENUM_ALERT_TYPES",
+        "SeverityEnum": "common.openapi.ENUM_SEVERITIES",
+        "StateEnum": "common.openapi.ENUM_ALERT_STATES",
+        "ResolutionEnum": "common.openapi.ENUM_RESOLUTIONS",
+        "WebhookEventEnum": "common.openapi.ENUM_WEBHOOK_EVENTS",
+        "DeliveryStatusEnum": "common.openapi.ENUM_DELIVERY_STATUSES",
+        "BulkItemResultStatusEnum": "common.openapi.ENUM_BULK_ITEM_STATUSES",
+        "ErrorDetailCodeEnum": "common.openapi.ENUM_ERROR_CODES",
     },
 }
 # Rate limits (count/period, period one of s, min, hour), counted in the shared cache.

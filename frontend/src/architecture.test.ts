@@ -39,7 +39,7 @@ describe("layers", () => {
     expect(
       await restricted(
         "src/features/alerts/probe.ts",
-        'import { alertKeys } from "./api/keys";\nimport { api } from "../../api/client";\nimport { DataTable } from "../../components/table/DataTable";\nimport { VOCABULARY } from "../../lib/vocabulary";\nexport const probe = [alertKeys, api, DataTable, VOCABULARY];\n',
+        'import { alertKeys } from "./api/keys";\nimport { api } from "../../api/client";\nimport { DataTable } from "../../components/table/DataTable";\nimport { vocabularyFrom } from "../../lib/vocabulary";\nexport const probe = [alertKeys, api, DataTable, vocabularyFrom];\n',
       ),
     ).toEqual([]);
     expect(

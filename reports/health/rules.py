@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from analytics.domain.profiles import DEFAULT_PROFILE, NMC, BatteryProfile
+from common import vocabulary
 
 __all__ = [
     "ANOMALY_MESSAGES",
@@ -52,6 +53,7 @@ __all__ = [
     "Cell",
     "Diagnostics",
     "HealthReport",
+    "UnprocessableLog",
     "battery_soh",
     "compute_diagnostics",
     "evaluate",
@@ -74,17 +76,18 @@ LOW_SOH_THRESHOLD_PCT: float = NMC.low_soh_threshold_pct
 #: The reported ``battery_soh`` never exceeds this (%).
 SOH_CAP_PCT: float = 100.0
 
-VOLTAGE_IMBALANCE_CODE = "voltage_imbalance"
-OVERHEATING_CODE = "overheating"
-LOW_SOH_CODE = "low_soh"
+# The codes, messages and units are the vocabulary's (common.vocabulary.ANOMALIES), named here for the rules.
+VOLTAGE_IMBALANCE_CODE = vocabulary.VOLTAGE_IMBALANCE.code
+OVERHEATING_CODE = vocabulary.OVERHEATING.code
+LOW_SOH_CODE = vocabulary.LOW_SOH.code
 
-VOLTAGE_IMBALANCE_MESSAGE = "Voltage imbalance detected"
-OVERHEATING_MESSAGE = "Overheating detected"
-LOW_SOH_MESSAGE = "Low state of health detected"
+VOLTAGE_IMBALANCE_MESSAGE = vocabulary.VOLTAGE_IMBALANCE.message
+OVERHEATING_MESSAGE = vocabulary.OVERHEATING.message
+LOW_SOH_MESSAGE = vocabulary.LOW_SOH.message
 
-VOLTAGE_IMBALANCE_UNIT = "mV"
-OVERHEATING_UNIT = "°C"
-LOW_SOH_UNIT = "%"
+VOLTAGE_IMBALANCE_UNIT = vocabulary.VOLTAGE_IMBALANCE.unit
+OVERHEATING_UNIT = vocabulary.OVERHEATING.unit
+LOW_SOH_UNIT = vocabulary.LOW_SOH.unit
 
 #: The three anomaly messages, in the order in which a report lists them.
 ANOMALY_MESSAGES: tuple[str, str, str] = (VOLTAGE_IMBALANCE_MESSAGE, OVERHEATING_MESSAGE, LOW_SOH_MESSAGE)
@@ -98,6 +101,11 @@ _SOH_COMPARE_DECIMALS = 6
 
 
 # --------------------------------------------------------------------------- data
+
+
+class UnprocessableLog(ValueError):
+    """The log's data cannot make a report (no cells, a capacity that is not a finite positive number, a field
+    missing or malformed): terminal for that log. Anything else the rules raise is a bug in them, not bad data."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +136,8 @@ class BatterySnapshot:
         Reads ``cells`` (a list of ``{"id", "voltage", "temperature"}``), ``cycle_count``,
         ``nominal_capacity_kwh`` and ``current_capacity_kwh``; every other key (``vehicle_id``,
         ``timestamp``, …) is ignored. Cells are sorted by id. A missing key or a value of the wrong
-        shape raises :class:`ValueError` naming the problem (validation proper is the API's job).
+        shape raises :class:`UnprocessableLog` (a :class:`ValueError`) naming the problem (validation proper
+        is the API's job).
         """
         try:
             raw_cells = data["cells"]
@@ -148,9 +157,9 @@ class BatterySnapshot:
                 current_capacity_kwh=float(data["current_capacity_kwh"]),
             )
         except KeyError as exc:
-            raise ValueError(f"diagnostic log is missing the field {exc.args[0]!r}") from exc
+            raise UnprocessableLog(f"diagnostic log is missing the field {exc.args[0]!r}") from exc
         except (TypeError, ValueError) as exc:
-            raise ValueError(f"diagnostic log has a malformed value: {exc}") from exc
+            raise UnprocessableLog(f"diagnostic log has a malformed value: {exc}") from exc
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,14 +244,14 @@ def _round(value: float, ndigits: int) -> float:
 
 def _require_cells(cells: Sequence[Cell]) -> None:
     if not cells:
-        raise ValueError("a battery snapshot needs at least one cell; got an empty cell list")
+        raise UnprocessableLog("a battery snapshot needs at least one cell; got an empty cell list")
 
 
 def _check_capacities(nominal_kwh: float, current_kwh: float) -> None:
     if not math.isfinite(nominal_kwh) or nominal_kwh <= 0:
-        raise ValueError(f"nominal_capacity_kwh must be a finite number > 0; got {nominal_kwh!r}")
+        raise UnprocessableLog(f"nominal_capacity_kwh must be a finite number > 0; got {nominal_kwh!r}")
     if not math.isfinite(current_kwh) or current_kwh < 0:
-        raise ValueError(f"current_capacity_kwh must be a finite number >= 0; got {current_kwh!r}")
+        raise UnprocessableLog(f"current_capacity_kwh must be a finite number >= 0; got {current_kwh!r}")
 
 
 def _as_sequence(cells: Iterable[Cell]) -> Sequence[Cell]:

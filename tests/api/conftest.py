@@ -81,6 +81,8 @@ def in_process_reports(settings):  # type: ignore[no-untyped-def]
 
 # --- Contract helpers (added for the HTTP-contract suite) ----------------------------------------------------
 
+# The contract's error codes, written out as API.md lists them: the oracle that common.vocabulary.ERROR_CODES is
+# checked against (tests/api/test_vocabulary.py), so a code dropped from the vocabulary fails a test.
 ERROR_CODES = frozenset(
     {
         "invalid",

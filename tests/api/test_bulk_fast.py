@@ -21,7 +21,7 @@ import diagnostics.services as services
 import diagnostics.validation as validation
 import reports.dispatch as dispatch
 from common.errors import validation_error
-from common.exceptions import PayloadTooLarge
+from common.exceptions import DomainError, PayloadTooLarge
 from common.limits import MAX_DEPTH
 from common.parsers import LineError, RawBulkBody, loads_strict
 from diagnostics.validation import ItemError, _log_full, logs_validate_bulk
@@ -92,6 +92,8 @@ def _outcome(fn: Any, *args: Any) -> Any:
         return fn(*args)
     except APIException as exc:
         return (type(exc).__name__, exc.status_code, str(exc.detail) if isinstance(exc.detail, str) else exc.detail)
+    except DomainError as exc:  # PayloadTooLarge: too many logs
+        return (type(exc).__name__, exc.status, exc.message)
 
 
 VALID = [_compact(_log(seed)) for seed in range(3)]

@@ -34,6 +34,7 @@ def test_schema_is_served_without_auth_and_lists_every_endpoint(anon):
         "/api/v1/webhooks",
         "/api/v1/webhooks/{webhook_id}",
         "/api/v1/webhooks/{webhook_id}/deliveries",
+        "/api/v1/vocabulary",
     }
     ingest = schema["paths"]["/api/v1/diagnostics"]["post"]["responses"]
     assert {"200", "202", "400", "401", "403", "409", "413", "415", "429", "503"} <= set(ingest)

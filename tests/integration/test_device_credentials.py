@@ -6,9 +6,10 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
-from rest_framework.exceptions import AuthenticationFailed, NotFound, PermissionDenied
+from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.test import APIRequestFactory
 
+from common.exceptions import ForbiddenError, NotFoundError
 from diagnostics.services import BulkStatus, diagnostic_log_ingest, diagnostic_logs_ingest_bulk
 from diagnostics.validation import log_validate
 from simulator.generator import mock_log
@@ -50,14 +51,14 @@ def test_create_stores_the_hash_of_the_token_it_returns(fleet, vehicle):
 
 
 def test_create_for_an_unknown_vehicle_is_not_found_and_creates_nothing(fleet):
-    with pytest.raises(NotFound):
+    with pytest.raises(NotFoundError):
         device_credential_create(fleet_id=fleet.id, vehicle_id="EV-NONE")
     assert not Vehicle.objects.filter(vehicle_id="EV-NONE").exists()
     assert DeviceCredential.objects.count() == 0
 
 
 def test_create_for_another_fleets_vehicle_is_forbidden(other_fleet, vehicle):
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(ForbiddenError):
         device_credential_create(fleet_id=other_fleet.id, vehicle_id="EV-D1")
     assert DeviceCredential.objects.count() == 0
 
@@ -74,9 +75,9 @@ def test_revoke_sets_revoked_at_once(fleet, vehicle):
 def test_revoke_under_another_vehicle_or_fleet_changes_nothing(fleet, other_fleet, vehicle, ingest):
     ingest(fleet, mock_log(seed=2, vehicle_id="EV-D2"))
     credential = device_credential_create(fleet_id=fleet.id, vehicle_id="EV-D1").credential
-    with pytest.raises(NotFound):
+    with pytest.raises(NotFoundError):
         device_credential_revoke(fleet_id=fleet.id, vehicle_id="EV-D2", credential_id=credential.pk)
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(ForbiddenError):
         device_credential_revoke(fleet_id=other_fleet.id, vehicle_id="EV-D1", credential_id=credential.pk)
     assert DeviceCredential.objects.get(pk=credential.pk).revoked_at is None
 
@@ -151,7 +152,7 @@ def test_another_scheme_is_left_to_the_other_classes(db):
 
 def test_a_devices_log_of_another_vehicle_is_refused_before_any_query(fleet, vehicle, django_assert_num_queries):
     data = _validated(mock_log(seed=3, vehicle_id="EV-D2"))
-    with django_assert_num_queries(0), pytest.raises(PermissionDenied):
+    with django_assert_num_queries(0), pytest.raises(ForbiddenError):
         diagnostic_log_ingest(fleet_id=fleet.id, data=data, device_vehicle_id="EV-D1")
     assert not Vehicle.objects.filter(vehicle_id="EV-D2").exists()
 

@@ -8,9 +8,8 @@ from typing import Any
 import kombu.exceptions
 import pytest
 from django.db import connection, transaction
-from rest_framework.exceptions import PermissionDenied
 
-from common.exceptions import Conflict
+from common.exceptions import Conflict, ForbiddenError
 from diagnostics.selectors import diagnostic_log_get
 from reports.health import BatterySnapshot, evaluate
 from reports.models import BatteryReport
@@ -186,8 +185,8 @@ def test_conflicting_content_raises_conflict_with_the_existing_log_id_and_stores
         ingest(fleet, make_log(**changed))
 
     assert caught.value.log_id == str(first.log_id)
-    assert caught.value.status_code == 409
-    assert caught.value.get_codes() == "conflict"
+    assert caught.value.status == 409
+    assert caught.value.code == "conflict"
     assert _stored() == before
 
 
@@ -222,7 +221,7 @@ def test_vehicle_of_another_fleet_is_permission_denied_and_nothing_is_stored(fle
     ingest(fleet, make_log())
     before = _stored()
 
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(ForbiddenError):
         ingest(other_fleet, make_log(timestamp="2025-10-05T10:30:00Z"))
 
     assert _stored() == before
@@ -236,9 +235,9 @@ def test_another_fleet_reposting_an_existing_log_is_denied_not_a_retry_or_confli
     ingest(fleet, make_log())
     before = _stored()
 
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(ForbiddenError):
         ingest(other_fleet, make_log())  # same content: must not reveal the log id as a retry would
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(ForbiddenError):
         ingest(other_fleet, make_log(cycle_count=1))  # different content: must not disclose it by a conflict
 
     assert _stored() == before
@@ -276,7 +275,7 @@ def test_retry_conflict_and_denial_register_no_on_commit_callback(
         ingest(fleet, make_log())
     with django_capture_on_commit_callbacks(execute=False) as on_conflict, pytest.raises(Conflict):
         ingest(fleet, make_log(cycle_count=1))
-    with django_capture_on_commit_callbacks(execute=False) as on_denied, pytest.raises(PermissionDenied):
+    with django_capture_on_commit_callbacks(execute=False) as on_denied, pytest.raises(ForbiddenError):
         ingest(other_fleet, make_log(timestamp="2025-10-06T00:00:00Z"))
 
     assert (len(on_retry), len(on_conflict), len(on_denied)) == (0, 0, 0)
@@ -386,7 +385,7 @@ def test_two_fleets_racing_for_a_new_vehicle_exactly_one_wins(fleet, other_fleet
         assert kinds == ["error", "ok"], outcomes
         winner_index = next(i for i, (kind, _) in enumerate(outcomes) if kind == "ok")
         loser_error = outcomes[1 - winner_index][1]
-        assert isinstance(loser_error, PermissionDenied), outcomes
+        assert isinstance(loser_error, ForbiddenError), outcomes
         winner_fleet = fleets[winner_index]
         assert list(Vehicle.objects.filter(vehicle_id=vehicle_id).values_list("fleet_id", flat=True)) == [
             winner_fleet.id

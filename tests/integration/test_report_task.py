@@ -14,6 +14,7 @@ from django.db import InterfaceError, OperationalError, connection
 from diagnostics.validation import log_validate
 from reports import services, tasks
 from reports.health import BatterySnapshot, evaluate
+from reports.health import report as report_step
 from reports.models import BatteryReport
 from reports.tasks import MAX_RETRIES, generate_battery_reports, retry_countdown
 from tests.conftest import load_cases
@@ -285,7 +286,7 @@ def test_a_log_that_used_every_attempt_is_marked_failed_without_running_the_rule
     log = pending_log()
     DiagnosticLog.objects.filter(pk=log.id).update(attempts=tasks.MAX_ATTEMPTS)
     evaluated: list[Any] = []
-    monkeypatch.setattr(services, "evaluate", lambda snapshot: evaluated.append(snapshot))
+    monkeypatch.setattr(report_step, "evaluate", lambda snapshot, profile: evaluated.append(snapshot))
 
     result = _run(log.id)
 
@@ -323,16 +324,50 @@ def test_a_log_the_rules_cannot_process_fails_with_the_rules_reason_and_is_not_r
     assert _state(log.id) == (
         ProcessingStatus.FAILED,
         1,
-        "ValueError: a battery snapshot needs at least one cell; got an empty cell list",
+        "a battery snapshot needs at least one cell; got an empty cell list",
         None,
     )
+
+
+@pytest.mark.django_db
+def test_a_bug_in_the_rules_fails_the_log_as_an_internal_error_logged_with_its_cause(pending_log, monkeypatch, caplog):
+    broken = pending_log(vehicle_id="EV-BUG", cycle_count=777)
+    sound = pending_log(vehicle_id="EV-SOUND", cycle_count=100)
+
+    def evaluate_with_a_bug(snapshot, profile):  # type: ignore[no-untyped-def]
+        if snapshot.cycle_count == 777:  # the bug hits one log of the batch only
+            raise ZeroDivisionError("float division by zero")
+        return evaluate(snapshot, profile)
+
+    monkeypatch.setattr(report_step, "evaluate", evaluate_with_a_bug)
+    with caplog.at_level("ERROR", logger="reports.services"):
+        result = _run(broken.id, sound.id)
+
+    assert result.status == "SUCCESS"
+    assert _state(broken.id) == (
+        ProcessingStatus.FAILED,
+        1,
+        "Internal error in the report rules (ZeroDivisionError); see the worker's log.",
+        None,
+    )
+    assert BatteryReport.objects.filter(log_id=broken.id).count() == 0
+    # Its neighbour got its report as if nothing happened.
+    assert _report_values(sound.id) == [_expected(sound)]
+    assert _state(sound.id) == (ProcessingStatus.COMPLETED, 1, "", None)
+    # The cause is in the worker's log, with its traceback.
+    [record] = [r for r in caplog.records if r.name == "reports.services"]
+    assert record.getMessage() == f"the report rules failed on log {broken.id}"
+    assert record.exc_info is not None
+    assert record.exc_info[0] is ZeroDivisionError
 
 
 @pytest.mark.django_db
 def test_a_redelivery_does_not_undo_a_completed_report(pending_log, monkeypatch):
     log = pending_log()
     _run(log.id)
-    monkeypatch.setattr(services, "evaluate", lambda snapshot: (_ for _ in ()).throw(ValueError("late redelivery")))
+    monkeypatch.setattr(
+        report_step, "evaluate", lambda snapshot, profile: (_ for _ in ()).throw(ValueError("late redelivery"))
+    )
 
     _run(log.id)
 

@@ -24,24 +24,11 @@ from typing import Any
 
 import httpx
 
+from common import vocabulary
 from tests.support.waiting import backoff_delay
 
 INGEST_PATH = "/api/v1/diagnostics"
-ERROR_CODES = {
-    "invalid",
-    "parse_error",
-    "not_authenticated",
-    "permission_denied",
-    "not_found",
-    "conflict",
-    "payload_too_large",
-    "unsupported_media_type",
-    "method_not_allowed",
-    "not_acceptable",
-    "throttled",
-    "server_error",
-    "service_unavailable",
-}
+ERROR_CODES = set(vocabulary.codes(vocabulary.ERROR_CODES))
 
 
 @dataclass

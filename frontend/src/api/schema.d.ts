@@ -406,6 +406,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/vocabulary": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description GET /api/v1/vocabulary: every code the API speaks with its label, a report anomaly's message and unit, a
+         *     profile's report thresholds (common.vocabulary), so that clients read them rather than retype them.
+         */
+        get: operations["vocabulary"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/webhooks": {
         parameters: {
             query?: never;
@@ -501,6 +521,15 @@ export interface components {
              */
             next: string | null;
         };
+        /**
+         * @description * `voltage_imbalance` - voltage_imbalance
+         *     * `overheating` - overheating
+         *     * `low_soh` - low_soh
+         *     * `weak_cell` - weak_cell
+         *     * `soh_jump` - soh_jump
+         * @enum {string}
+         */
+        AlertTypeEnum: "voltage_imbalance" | "overheating" | "low_soh" | "weak_cell" | "soh_jump";
         AnomalyDetail: {
             code: components["schemas"]["AnomalyDetailCodeEnum"];
             message: string;
@@ -1123,6 +1152,170 @@ export interface components {
              * @description The next page, or null on the last.
              */
             next: string | null;
+        };
+        /** @description GET /api/v1/vocabulary: every code of the API with its label, in the API's order (common.vocabulary). */
+        Vocabulary: {
+            anomalies: components["schemas"]["VocabularyAnomalies"][];
+            profiles: components["schemas"]["VocabularyProfiles"][];
+            data_quality_flags: components["schemas"]["VocabularyDataQualityFlags"][];
+            processing_statuses: components["schemas"]["VocabularyProcessingStatuses"][];
+            forecast_statuses: components["schemas"]["VocabularyForecastStatuses"][];
+            cell_levels: components["schemas"]["VocabularyCellLevels"][];
+            cell_reasons: components["schemas"]["VocabularyCellReasons"][];
+            alert_types: components["schemas"]["VocabularyAlertTypes"][];
+            severities: components["schemas"]["VocabularySeverities"][];
+            alert_states: components["schemas"]["VocabularyAlertStates"][];
+            resolutions: components["schemas"]["VocabularyResolutions"][];
+            webhook_events: components["schemas"]["VocabularyWebhookEvents"][];
+            delivery_statuses: components["schemas"]["VocabularyDeliveryStatuses"][];
+            bulk_item_statuses: components["schemas"]["VocabularyBulkItemStatuses"][];
+            error_codes: components["schemas"]["VocabularyErrorCodes"][];
+            default_profile: components["schemas"]["BatteryProfileEnum"];
+        };
+        VocabularyAlertStates: {
+            code: components["schemas"]["StateEnum"];
+            label: string;
+            /** @description A compact label (the label when there is none shorter). */
+            short: string;
+            /** @description What it means; may be empty. */
+            description: string;
+        };
+        VocabularyAlertTypes: {
+            code: components["schemas"]["AlertTypeEnum"];
+            label: string;
+            /** @description A compact label (the label when there is none shorter). */
+            short: string;
+            /** @description What it means; may be empty. */
+            description: string;
+        };
+        VocabularyAnomalies: {
+            /** @description As the report's anomalies list says it. */
+            message: string;
+            /**
+             * @description Of anomaly_details[].value.
+             *
+             *     * `mV` - mV
+             *     * `°C` - °C
+             *     * `%` - %
+             */
+            unit: components["schemas"]["UnitEnum"];
+            code: components["schemas"]["AnomalyDetailCodeEnum"];
+            label: string;
+            /** @description A compact label (the label when there is none shorter). */
+            short: string;
+            /** @description What it means; may be empty. */
+            description: string;
+        };
+        VocabularyBulkItemStatuses: {
+            code: components["schemas"]["BulkItemResultStatusEnum"];
+            label: string;
+            /** @description A compact label (the label when there is none shorter). */
+            short: string;
+            /** @description What it means; may be empty. */
+            description: string;
+        };
+        VocabularyCellLevels: {
+            code: components["schemas"]["LevelEnum"];
+            label: string;
+            /** @description A compact label (the label when there is none shorter). */
+            short: string;
+            /** @description What it means; may be empty. */
+            description: string;
+        };
+        VocabularyCellReasons: {
+            code: components["schemas"]["ReasonsEnum"];
+            label: string;
+            /** @description A compact label (the label when there is none shorter). */
+            short: string;
+            /** @description What it means; may be empty. */
+            description: string;
+        };
+        VocabularyDataQualityFlags: {
+            code: components["schemas"]["FlagsEnum"];
+            label: string;
+            /** @description A compact label (the label when there is none shorter). */
+            short: string;
+            /** @description What it means; may be empty. */
+            description: string;
+        };
+        VocabularyDeliveryStatuses: {
+            code: components["schemas"]["DeliveryStatusEnum"];
+            label: string;
+            /** @description A compact label (the label when there is none shorter). */
+            short: string;
+            /** @description What it means; may be empty. */
+            description: string;
+        };
+        VocabularyErrorCodes: {
+            code: components["schemas"]["ErrorDetailCodeEnum"];
+            label: string;
+            /** @description A compact label (the label when there is none shorter). */
+            short: string;
+            /** @description What it means; may be empty. */
+            description: string;
+        };
+        VocabularyForecastStatuses: {
+            code: components["schemas"]["ForecastStatusEnum"];
+            label: string;
+            /** @description A compact label (the label when there is none shorter). */
+            short: string;
+            /** @description What it means; may be empty. */
+            description: string;
+        };
+        VocabularyProcessingStatuses: {
+            code: components["schemas"]["DiagnosticLogOutputStatusEnum"];
+            label: string;
+            /** @description A compact label (the label when there is none shorter). */
+            short: string;
+            /** @description What it means; may be empty. */
+            description: string;
+        };
+        VocabularyProfiles: {
+            /**
+             * Format: double
+             * @description Imbalance above this spread (mV).
+             */
+            voltage_imbalance_threshold_mv: number;
+            /**
+             * Format: double
+             * @description Overheating above this (°C).
+             */
+            overheat_threshold_c: number;
+            /**
+             * Format: double
+             * @description Low SoH below this (%).
+             */
+            low_soh_threshold_pct: number;
+            code: components["schemas"]["BatteryProfileEnum"];
+            label: string;
+            /** @description A compact label (the label when there is none shorter). */
+            short: string;
+            /** @description What it means; may be empty. */
+            description: string;
+        };
+        VocabularyResolutions: {
+            code: components["schemas"]["ResolutionEnum"];
+            label: string;
+            /** @description A compact label (the label when there is none shorter). */
+            short: string;
+            /** @description What it means; may be empty. */
+            description: string;
+        };
+        VocabularySeverities: {
+            code: components["schemas"]["SeverityEnum"];
+            label: string;
+            /** @description A compact label (the label when there is none shorter). */
+            short: string;
+            /** @description What it means; may be empty. */
+            description: string;
+        };
+        VocabularyWebhookEvents: {
+            code: components["schemas"]["WebhookEventEnum"];
+            label: string;
+            /** @description A compact label (the label when there is none shorter). */
+            short: string;
+            /** @description What it means; may be empty. */
+            description: string;
         };
         Webhook: {
             /** Format: uuid */
@@ -3738,6 +3931,89 @@ export interface operations {
             };
             /** @description Unknown, malformed or another fleet's id (not_found). */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Method not allowed (method_not_allowed); Allow lists the methods. */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No acceptable representation for the Accept header (not_acceptable). */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limit exceeded (throttled); see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unexpected server error (server_error). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database is unavailable (service_unavailable); see Retry-After. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    vocabulary: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The vocabulary (beyond API.md). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Vocabulary"];
+                };
+            };
+            /** @description Missing, expired or invalid access token (not_authenticated). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Forbidden (permission_denied). */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

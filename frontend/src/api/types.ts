@@ -23,8 +23,10 @@ export type TimelineBucket = Schemas["TimelineBucket"];
 export type Health = Schemas["VehicleHealth"];
 export type CellRanking = Schemas["CellRanking"];
 export type CellRank = Schemas["CellRank"];
+// GET /api/v1/vocabulary: the codes with their labels and the profiles' thresholds (src/lib/vocabulary.ts reads it).
+export type VocabularyAnswer = Schemas["Vocabulary"];
 
-// The vocabulary's codes, as the schema's enums name them (labels and lists: src/lib/vocabulary.ts).
+// The vocabulary's codes, as the schema's enums name them (lists: src/lib/vocabulary.ts; labels: the API).
 export type AnomalyCode = Schemas["AnomalyDetailCodeEnum"];
 export type Profile = Schemas["BatteryProfileEnum"];
 export type Severity = Schemas["SeverityEnum"];
@@ -35,8 +37,8 @@ export type CellReason = Schemas["ReasonsEnum"];
 export type DataQualityFlag = Schemas["FlagsEnum"];
 export type WebhookEvent = Schemas["WebhookEventEnum"];
 export type DeliveryStatus = Schemas["DeliveryStatusEnum"];
-/** The alert object calls its type a string; the alerts list's `type` filter names the values. */
-export type AlertType = NonNullable<QueryOf<"alerts_list">["type"]>;
+/** The alert object calls its type a string (more types may come); the vocabulary names today's. */
+export type AlertType = Schemas["AlertTypeEnum"];
 
 // The list endpoints' query parameters.
 export type VehicleFilters = QueryOf<"vehicles_list">;

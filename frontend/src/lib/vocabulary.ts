@@ -1,7 +1,7 @@
-// The dashboard's vocabulary in ONE module: the code lists, checked by tsc against the enums of the generated
-// schema (a code the API adds or drops fails the build here, not on a page), their human labels, and the
-// battery profiles' thresholds. Components read labels and thresholds through useVocabulary(), so that when
-// the API serves them this module is the only one to change.
+// The dashboard's vocabulary. Labels, descriptions and the profiles' thresholds come from the API
+// (GET /api/v1/vocabulary, served from the backend's common/vocabulary.py): components read them through
+// useVocabulary() (./vocabulary-query.ts, the query), never retyped here. The code lists that order tables and charts are the schema's enums,
+// checked by tsc (a code the API adds or drops fails the build here, not on a page).
 import type {
   AlertState,
   AlertType,
@@ -12,6 +12,7 @@ import type {
   ForecastStatus,
   Profile,
   Severity,
+  VocabularyAnswer,
 } from "../api/types";
 
 export type { AlertState, AlertType, AnomalyCode, CellLevel, CellReason, DataQualityFlag, ForecastStatus, Profile, Severity };
@@ -38,11 +39,11 @@ export const DATA_QUALITY_FLAGS = allOf<DataQualityFlag>()(
   "suspect_sensor",
 );
 
-/** The profile a log is read against before its report says which (analytics/domain/profiles.py, DEFAULT_PROFILE). */
+/** The profile a log is read against before its report says which (the vocabulary's default_profile). */
 export const DEFAULT_PROFILE: Profile = "nmc";
 
-/** The report-rule thresholds of a profile that the log page draws (analytics/domain/profiles.py); the SoH
- *  threshold comes with each health answer (forecast.threshold_soh). */
+/** The report-rule thresholds of a profile that the log page draws; the SoH threshold comes with each health
+ *  answer (forecast.threshold_soh). */
 export interface ProfileThresholds {
   imbalanceMv: number; // a pack is imbalanced when max - min cell voltage is above this
   overheatC: number; // a cell overheats above this
@@ -57,29 +58,23 @@ export interface Vocabulary {
   thresholds: Record<Profile, ProfileThresholds>;
 }
 
-export const VOCABULARY: Vocabulary = {
-  anomaly: {
-    voltage_imbalance: "Voltage imbalance",
-    overheating: "Overheating",
-    low_soh: "Low SoH",
-  },
-  profile: { nmc: "NMC", lfp: "LFP" },
-  alertState: { open: "Open", acknowledged: "Acknowledged", resolved: "Resolved" },
-  dataQualityFlag: {
-    late_upload: "received more than 24 h after its timestamp",
-    capacity_above_nominal: "current capacity above the nominal capacity",
-    cell_out_of_profile_range: "a cell outside the profile's voltage range",
-    suspect_sensor: "one reading so far from the pack that a sensor fault is likelier",
-  },
-  thresholds: {
-    nmc: { imbalanceMv: 50, overheatC: 45 },
-    lfp: { imbalanceMv: 30, overheatC: 45 },
-  },
-};
+/** `{code: value}` over a list of terms. */
+function byCode<C extends string, T extends { code: C }, V>(terms: readonly T[], value: (term: T) => V): Record<C, V> {
+  return Object.fromEntries(terms.map((term) => [term.code, value(term)])) as Record<C, V>;
+}
 
-/** The labels and thresholds for a component (static today; from the API once it serves them). */
-export function useVocabulary(): Vocabulary {
-  return VOCABULARY;
+/** The labels components show (the compact ones), the flags' meanings and the thresholds, from the API's answer. */
+export function vocabularyFrom(answer: VocabularyAnswer): Vocabulary {
+  return {
+    anomaly: byCode(answer.anomalies, (term) => term.short),
+    profile: byCode(answer.profiles, (term) => term.short),
+    alertState: byCode(answer.alert_states, (term) => term.short),
+    dataQualityFlag: byCode(answer.data_quality_flags, (term) => term.description),
+    thresholds: byCode(answer.profiles, (term) => ({
+      imbalanceMv: term.voltage_imbalance_threshold_mv,
+      overheatC: term.overheat_threshold_c,
+    })),
+  };
 }
 
 /** "Voltage imbalance 3, Overheating 0, Low SoH 1": a count per anomaly code in the codes' order, missing ones 0. */

@@ -1,5 +1,6 @@
 // Answers of the API for the tests, typed by the schema.
-import type { Health } from "../api/types";
+import type { Health, VocabularyAnswer } from "../api/types";
+import vocabularyJson from "./vocabulary.json";
 
 /** A health answer with a trend and an "ok" forecast (3 logs, a jump at the second). */
 export function healthFixture(overrides: Partial<Health["forecast"]> = {}): Health {
@@ -27,3 +28,7 @@ export function healthFixture(overrides: Partial<Health["forecast"]> = {}): Heal
     ],
   };
 }
+
+/** GET /api/v1/vocabulary's answer, written by `make frontend-schema` (manage.py vocabulary_json) and checked
+ *  against the API by tests/api/test_vocabulary.py: the labels the component tests see are the API's. */
+export const vocabularyFixture = vocabularyJson as VocabularyAnswer; // JSON widens the enums to string

@@ -4,10 +4,19 @@ import { render } from "@testing-library/react";
 import type { ReactNode } from "react";
 import { MemoryRouter } from "react-router";
 import { vi } from "vitest";
+import { vocabularyKeys } from "../lib/vocabulary-query";
+import { vocabularyFixture } from "./fixtures";
 
-export function renderWithClient(ui: ReactNode) {
+/** A QueryClient as the app's, holding the vocabulary already (the app asks for it once, as the first page loads). */
+export function testQueryClient(): QueryClient {
   // No retries: a test's error answer shows at once.
   const client = new QueryClient({ defaultOptions: { queries: { retry: false } } });
+  client.setQueryData(vocabularyKeys.all, vocabularyFixture);
+  return client;
+}
+
+export function renderWithClient(ui: ReactNode) {
+  const client = testQueryClient();
   return render(
     <QueryClientProvider client={client}>
       <MemoryRouter>{ui}</MemoryRouter>

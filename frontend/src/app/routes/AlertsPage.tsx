@@ -4,7 +4,7 @@ import { Card } from "../../components/Status";
 import { AlertStateTabs } from "../../features/alerts/components/AlertStateTabs";
 import { AlertTable } from "../../features/alerts/components/AlertTable";
 import { WebhooksCard } from "../../features/webhooks/components/WebhooksCard";
-import { useVocabulary } from "../../lib/vocabulary";
+import { useVocabulary } from "../../lib/vocabulary-query";
 
 export function AlertsPage() {
   const labels = useVocabulary();

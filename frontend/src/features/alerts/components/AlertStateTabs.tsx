@@ -1,5 +1,6 @@
 import type { AlertState } from "../../../api/types";
-import { ALERT_STATES, useVocabulary } from "../../../lib/vocabulary";
+import { ALERT_STATES } from "../../../lib/vocabulary";
+import { useVocabulary } from "../../../lib/vocabulary-query";
 
 /** One toggle button per alert state. */
 export function AlertStateTabs({ value, onChange }: { value: AlertState; onChange: (state: AlertState) => void }) {

@@ -5,7 +5,8 @@ import { ErrorMessage, Query, type QueryState } from "../../../components/Status
 import { formatDate, formatNumber } from "../../../lib/format";
 import { forecastSentence } from "../../../lib/health";
 import { DAY_MS, periodSince } from "../../../lib/time";
-import { anomalyCountsText, useVocabulary } from "../../../lib/vocabulary";
+import { anomalyCountsText } from "../../../lib/vocabulary";
+import { useVocabulary } from "../../../lib/vocabulary-query";
 import { useDownloadCertificate } from "../api/download-certificate";
 import { useLatestReport, useReportsSince } from "../api/get-certificate-reports";
 import { anomalyCounts, confidenceText } from "../utils/certificate";

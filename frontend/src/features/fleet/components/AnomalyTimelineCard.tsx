@@ -2,7 +2,8 @@ import { useState } from "react";
 import { Bar, BarChart, CartesianGrid, Legend, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
 import { Card, Query } from "../../../components/Status";
 import { ANOMALY_COLORS } from "../../../components/colors";
-import { ANOMALY_CODES, anomalyCountsText, useVocabulary } from "../../../lib/vocabulary";
+import { ANOMALY_CODES, anomalyCountsText } from "../../../lib/vocabulary";
+import { useVocabulary } from "../../../lib/vocabulary-query";
 import { useAnomalyTimeline } from "../api/get-anomaly-timeline";
 import { timelineRows, timelineTotals } from "../utils/shape";
 

@@ -4,7 +4,8 @@ import type { FleetSummary as Summary, FleetWindow } from "../../../api/types";
 import { Card, Query } from "../../../components/Status";
 import { COLORS, SEVERITY_COLORS } from "../../../components/colors";
 import { formatNumber } from "../../../lib/format";
-import { SEVERITIES, anomalyCountsText, useVocabulary } from "../../../lib/vocabulary";
+import { SEVERITIES, anomalyCountsText } from "../../../lib/vocabulary";
+import { useVocabulary } from "../../../lib/vocabulary-query";
 import { useFleetSummary } from "../api/get-fleet-summary";
 import { sohHistogramRows } from "../utils/shape";
 

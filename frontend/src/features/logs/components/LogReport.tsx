@@ -2,7 +2,7 @@ import { Link } from "react-router";
 import type { Report } from "../../../api/types";
 import { Card, Query } from "../../../components/Status";
 import { formatDateTime, formatNumber } from "../../../lib/format";
-import { useVocabulary } from "../../../lib/vocabulary";
+import { useVocabulary } from "../../../lib/vocabulary-query";
 import { useReport } from "../api/get-report";
 
 /** The log's report, or why there is none yet. */

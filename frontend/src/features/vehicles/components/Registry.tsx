@@ -2,7 +2,8 @@ import { useState, type FormEvent } from "react";
 import type { Profile, Vehicle } from "../../../api/types";
 import { Card, ErrorMessage } from "../../../components/Status";
 import { formatDateTime } from "../../../lib/format";
-import { PROFILES, useVocabulary } from "../../../lib/vocabulary";
+import { PROFILES } from "../../../lib/vocabulary";
+import { useVocabulary } from "../../../lib/vocabulary-query";
 import { useUpdateVehicle } from "../api/update-vehicle";
 
 /** The vehicle's registry fields, editable. */

@@ -7,7 +7,8 @@ import { LoadMore } from "../../../components/table/LoadMore";
 import type { Ordering } from "../../../components/table/ordering";
 import { pagedRows } from "../../../lib/cursor";
 import { formatDate, formatNumber } from "../../../lib/format";
-import { ANOMALY_CODES, PROFILES, useVocabulary } from "../../../lib/vocabulary";
+import { ANOMALY_CODES, PROFILES } from "../../../lib/vocabulary";
+import { useVocabulary } from "../../../lib/vocabulary-query";
 import { useVehicles } from "../api/get-vehicles";
 
 type SortKey = "vehicle_id" | "latest_soh" | "last_seen";
