@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Render the saved results (benchmarks/results/bench_*.json) as Markdown tables, for docs/performance.md.
 
-.venv/bin/python benchmarks/report.py [--quick] > figures.md
+.venv/bin/python -m benchmarks.report [--quick] > figures.md
 """
 
 from __future__ import annotations

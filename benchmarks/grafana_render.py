@@ -37,7 +37,6 @@ import random
 import re
 import shutil
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -45,21 +44,20 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO_ROOT))
-
-import httpx  # noqa: E402
-import matplotlib  # noqa: E402
+import httpx
+import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.dates as mdates  # noqa: E402
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.patches import FancyBboxPatch  # noqa: E402
+import matplotlib.dates as mdates
+import matplotlib.pyplot as plt
+from matplotlib.patches import FancyBboxPatch
 
-from simulator.generator import fleet_logs  # noqa: E402
-from tests.support.infra import NamedDatabase, free_port, stop_tree  # noqa: E402
-from tests.support.stack import Stack, StackSettings  # noqa: E402
-from tests.support.waiting import wait_until  # noqa: E402
+from simulator.generator import fleet_logs
+from tests.support.infra import NamedDatabase, free_port, stop_tree
+from tests.support.stack import Stack, StackSettings
+from tests.support.waiting import wait_until
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
 
 DASHBOARDS = REPO_ROOT / "deploy" / "grafana" / "dashboards"
 METRICS_TOKEN = "render-metrics-token"
