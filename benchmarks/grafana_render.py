@@ -1,10 +1,12 @@
 #!/usr/bin/env python
 """Screenshots of the Grafana dashboards, drawn without Grafana (it cannot be installed here: no Debian or
 PyPI package ships the server, and nothing outside the package registries can be fetched).
+It lives in benchmarks/ beside soak.py, not in deploy/: like them it runs on the test harness (tests.support),
+which the deployment's own files do not import.
 
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres .venv/bin/python deploy/grafana/render.py \\
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres .venv/bin/python -m benchmarks.grafana_render \\
         [--minutes 4] [--out docs/screenshots] [--save-data results.json]
-    .venv/bin/python deploy/grafana/render.py --from-data results.json   # redraw, no stack
+    .venv/bin/python -m benchmarks.grafana_render --from-data results.json   # redraw, no stack
 
 What it does, the way the real Prometheus panel test does (tests/integration/test_observability_live.py):
 1. starts the service as the tests' harness does (tests.support.stack.Stack: granian with 2 workers, a
