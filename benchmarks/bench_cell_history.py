@@ -57,7 +57,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse, urlunparse
 
-from benchmarks.benchlib import Results, base_parser, latency_summary, log, wait_quiet
+from benchmarks.benchlib import Results, base_parser, django_setup_on_psycopg2, latency_summary, log, wait_quiet
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -615,10 +615,9 @@ def main() -> int:
     os.environ.pop("CELERY_BROKER_URL", None)
     os.environ["CELERY_TASK_ALWAYS_EAGER"] = "true"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
-    import django
 
     if not args.skip_reads:
-        django.setup()
+        django_setup_on_psycopg2()
         conn = psycopg2.connect(args.database_url)
         conn.autocommit = True
         with conn.cursor() as cur:
@@ -644,7 +643,7 @@ def main() -> int:
                 settings.DATABASES["default"]["NAME"] = write_db
             else:
                 os.environ["DATABASE_URL"] = _db_url(args.database_url, write_db)
-                django.setup()
+                django_setup_on_psycopg2()
             from django.core.management import call_command
 
             call_command("migrate", verbosity=0)

@@ -29,7 +29,8 @@ from benchmarks.benchlib import REPO_ROOT, log, run_meta, save_result
 from tests.support.infra import NamedDatabase, manage, service_env
 
 # The revision before the issue "The fleet's data through the API" (docs/performance.md, "Ingest before and
-# after the issue"): the one bench_ingest_revisions compares ingest with.
+# after the issue"): the one bench_ingest_revisions compares ingest with, and bench_cell_history's "before"
+# write path (diagnostics/services.py as it was before the cell arrays).
 INGEST_BEFORE = "ae2b7ad"
 
 
@@ -56,7 +57,10 @@ def steps(quick: bool) -> list[Step]:
         Step("bench_certificate", ["-m", "benchmarks.bench_certificate", *q]),
         Step("bench_fleet_api", ["-m", "benchmarks.bench_fleet_api", *q]),
         Step(
-            "bench_cell_history", ["-m", "benchmarks.bench_cell_history", *q], database="bench_cells", seed_cells=True
+            "bench_cell_history",
+            ["-m", "benchmarks.bench_cell_history", "--base", INGEST_BEFORE, *q],
+            database="bench_cells",
+            seed_cells=True,
         ),
         Step("bench_ingest_revisions", ["-m", "benchmarks.bench_ingest_revisions", "--before", INGEST_BEFORE, *q]),
         Step("bench_observability", ["-m", "benchmarks.bench_observability", "--in-process", *q], database="bench_obs"),
@@ -83,18 +87,22 @@ def step_database(step: Step, server_url: str, quick: bool) -> Iterator[str]:
                    "EV-HIST", *common, timeout=3600)  # fmt: skip
             manage(env, "seed_diagnostics", "--vehicles", str(fleet[0]), "--logs-per-vehicle", str(fleet[1]),
                    "--prefix", "EV-FLEET", *common, timeout=3600)  # fmt: skip
-            with _connect(database.url) as conn:
-                conn.autocommit = True
-                conn.cursor().execute("VACUUM (ANALYZE)")
+            _vacuum_analyze(database.url)  # autovacuum may be off on the server: fresh statistics for the reads
         yield database.url
     finally:
         database.close()
 
 
-def _connect(url: str):  # type: ignore[no-untyped-def]
+def _vacuum_analyze(url: str) -> None:
     import psycopg2
 
-    return psycopg2.connect(url)
+    conn = psycopg2.connect(url)
+    try:
+        conn.autocommit = True  # VACUUM refuses a transaction block
+        with conn.cursor() as cur:
+            cur.execute("VACUUM (ANALYZE)")
+    finally:
+        conn.close()
 
 
 def main() -> int:
