@@ -98,7 +98,7 @@ lint-frontend: install frontend/node_modules/.installed ## tsc --strict and ESLi
 	  { cmp -s openapi.check.d.ts src/api/schema.d.ts || { echo "frontend/src/api/schema.d.ts is stale: run make frontend-schema"; exit 1; }; }
 
 bench-dashboard: install frontend ## First load of the fleet overview on 2,000 seeded vehicles (benchmarks/dashboard_load.py; DATABASE_URL: a database of yours)
-	$(BIN)/python benchmarks/dashboard_load.py
+	$(BIN)/python -m benchmarks.dashboard_load
 
 # The benchmarks get their own virtualenv: with psycopg 3 importable, Django would switch the app's driver.
 BENCH_VENV ?= .venv-bench
@@ -109,9 +109,9 @@ $(BENCH_VENV)/.installed: requirements.txt requirements-dev.txt requirements-ben
 	@command -v wrk >/dev/null || echo "note: wrk not found (apt-get install -y wrk); the asyncio load generator is used"
 	@touch $@
 
-bench: $(BENCH_VENV)/.installed ## Run every benchmark side by side with its reference (QUICK=1: a smoke run, about 4 min)
-	@for script in benchmarks/bench_*.py; do echo "== $$script"; $(BENCH_VENV)/bin/python $$script $(if $(QUICK),--quick) || exit 1; done
-	$(BENCH_VENV)/bin/python benchmarks/report.py $(if $(QUICK),--quick)
+bench: $(BENCH_VENV)/.installed frontend ## Every benchmark the docs quote, then their figures into docs/performance.md (QUICK=1: a smoke run, 7.2 min here; DATABASE_URL: a PostgreSQL server, CELERY_BROKER_URL: a Redis db of yours)
+	$(BENCH_VENV)/bin/python -m benchmarks.run $(if $(QUICK),--quick); status=$$?; \
+	  $(BENCH_VENV)/bin/python -m benchmarks.report $(if $(QUICK),--quick) --write docs/performance.md && exit $$status
 
 compose-check: install ## Parse docker-compose.yml and check its services
 	$(BIN)/python -m pytest -q tests/unit/test_compose.py

@@ -1,9 +1,9 @@
 #!/usr/bin/env python
 """What alert evaluation costs the report worker: its throughput with ALERTS_ENABLED on vs off, same run.
 
-    .venv-bench/bin/python benchmarks/bench_alert_cost.py [--quick] [--pairs 6] [--vehicles 500]
+    .venv-bench/bin/python -m benchmarks.bench_alert_cost [--quick] [--pairs 6] [--vehicles 500]
 
-On the harness's stack (benchmarks/common.py ``bench_stack``) with a fleet of simulated vehicles
+On the harness's stack (benchmarks/benchlib.py ``bench_stack``) with a fleet of simulated vehicles
 (simulator.generator: 80-120 cells, SoH fading with 0.2 % noise, 15 % of packs with a weak cell that sags as
 it ages, 10 % with a hot cell) and one active webhook subscribed to every event (so the outbox rows are
 written, as in production). Each run writes the next logs of every vehicle (in time order, so no log is
@@ -28,11 +28,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-sys.path[:] = [str(REPO_ROOT), *(p for p in sys.path if Path(p or ".").resolve() != REPO_ROOT / "benchmarks")]
+from benchmarks.benchlib import Fleet, Results, base_parser, bench_stack, log
+from tests.support.waiting import wait_until
 
-from benchmarks.common import RESULTS_DIR, Fleet, Results, base_parser, bench_stack, log  # noqa: E402
-from tests.support.waiting import wait_until  # noqa: E402
+REPO_ROOT = Path(__file__).resolve().parent.parent
 
 COPY_SQL = (
     "COPY diagnostics_diagnosticlog (id, vehicle_id, timestamp, cells, cycle_count, nominal_capacity_kwh, "
@@ -138,8 +137,6 @@ def main() -> int:
     p.add_argument("--vehicles", type=int, default=500, help="vehicles in the fleet (default 500)")
     p.add_argument("--logs-per-vehicle", type=int, default=None, help="logs per vehicle per run (default 6, quick 2)")
     args = p.parse_args()
-    if not args.no_save and args.json is None:  # the results file is alert_cost.json (alert_cost-quick.json)
-        args.json, args.no_save = RESULTS_DIR / f"alert_cost{'-quick' if args.quick else ''}.json", True
     pairs = args.pairs or (2 if args.quick else 6)
     per_vehicle = args.logs_per_vehicle or (2 if args.quick else 6)
     warmup_per_vehicle = 20  # a history before the first measured run: SoH series and cell windows filled
@@ -225,8 +222,7 @@ def main() -> int:
             f"{warmup_per_vehicle}-log warm-up; alerts at the end: {results.meta['alerts_at_end']}"
         )
     results.print()
-    RESULTS_DIR.mkdir(exist_ok=True)
-    results.save()
+    results.save("alert_cost")
     return 0
 
 

@@ -1,9 +1,9 @@
 #!/usr/bin/env python
 """GET report and GET vehicle with and without the read cache (common.readcache), same server code, same run.
 
-    .venv-bench/bin/python benchmarks/bench_cache.py [--quick] [--connections 16] [--duration 8] [--repeat 4]
+    .venv-bench/bin/python -m benchmarks.bench_cache [--quick] [--connections 16] [--duration 8] [--repeat 4]
 
-On the harness's stack (benchmarks/common.py ``bench_stack``: a fresh database, a private redis-server as
+On the harness's stack (benchmarks/benchlib.py ``bench_stack``: a fresh database, a private redis-server as
 broker and cache), ``--logs`` logs with their reports (COPY and the raw batch loop), then a closed-loop GET
 load (wrk, or the asyncio client) with a JWT, served by granian 2x2 (the harness's server), cycling over
 
@@ -30,11 +30,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-sys.path[:] = [str(REPO_ROOT), *(p for p in sys.path if Path(p or ".").resolve() != REPO_ROOT / "benchmarks")]
-
-from benchmarks.bench_workers import insert_pending  # noqa: E402
-from benchmarks.common import (  # noqa: E402
+from benchmarks.bench_workers import insert_pending
+from benchmarks.benchlib import (
     GetSpec,
     Results,
     base_parser,
@@ -45,6 +42,8 @@ from benchmarks.common import (  # noqa: E402
     serve,
     wrk_available,
 )
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 def _child() -> int:
@@ -113,7 +112,7 @@ def _in_process(args: Any, fleet: Any, paths: dict[str, list[str]], results: Res
             "BENCH_PATHS": json.dumps(paths),
         }
         children[mode] = subprocess.Popen(
-            [sys.executable, str(REPO_ROOT / "benchmarks" / "bench_cache.py"), "--child"],
+            [sys.executable, "-m", "benchmarks.bench_cache", "--child"],
             cwd=REPO_ROOT,
             env=env,
             stdin=subprocess.PIPE,
@@ -190,7 +189,6 @@ def main() -> int:
     duration = args.duration or (3.0 if args.quick else 8.0)
     rounds = args.repeat or (1 if args.quick else 4)
     results = Results("bench_cache-in-process" if args.in_process else "bench_cache", args)
-    results.meta["command"] = " ".join([".venv-bench/bin/python", "benchmarks/bench_cache.py", *sys.argv[1:]])
     results.meta["load_generator"] = "wrk" if wrk_available() else "asyncio"
 
     # BENCH_DB_PREFIX: the name its database starts with (a shared server's naming rules).

@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """One cell's history (API §6): which storage to read it from, by measurement.
 
-    .venv/bin/python benchmarks/bench_cell_history.py [--quick] [--database-url URL]
+    .venv/bin/python -m benchmarks.bench_cell_history [--quick] [--database-url URL]
 
 Reads, on a seeded database (``seed_diagnostics``; see docs/performance.md, "One cell's history"), for the
 vehicle with the most logs, one cell's whole history (every log, oldest first, with the log's median cell
@@ -57,10 +57,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse, urlunparse
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-sys.path[:] = [str(REPO_ROOT), *(p for p in sys.path if Path(p or ".").resolve() != REPO_ROOT / "benchmarks")]
+from benchmarks.benchlib import Results, base_parser, django_setup_on_psycopg2, latency_summary, log, wait_quiet
 
-from benchmarks.common import RESULTS_DIR, Results, base_parser, latency_summary, log, wait_quiet  # noqa: E402
+REPO_ROOT = Path(__file__).resolve().parent.parent
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/bench_cells"
 LOG_TABLE = "diagnostics_diagnosticlog"
@@ -609,7 +608,6 @@ def main() -> int:
     if args.wait_quiet:
         wait_quiet(args.wait_quiet)
     results = Results("bench_cell_history", args)
-    results.meta["command"] = " ".join([".venv/bin/python", "benchmarks/bench_cell_history.py", *sys.argv[1:]])
 
     import psycopg2
 
@@ -617,10 +615,9 @@ def main() -> int:
     os.environ.pop("CELERY_BROKER_URL", None)
     os.environ["CELERY_TASK_ALWAYS_EAGER"] = "true"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
-    import django
 
     if not args.skip_reads:
-        django.setup()
+        django_setup_on_psycopg2()
         conn = psycopg2.connect(args.database_url)
         conn.autocommit = True
         with conn.cursor() as cur:
@@ -646,7 +643,7 @@ def main() -> int:
                 settings.DATABASES["default"]["NAME"] = write_db
             else:
                 os.environ["DATABASE_URL"] = _db_url(args.database_url, write_db)
-                django.setup()
+                django_setup_on_psycopg2()
             from django.core.management import call_command
 
             call_command("migrate", verbosity=0)
@@ -660,14 +657,7 @@ def main() -> int:
             admin.close()
 
     results.print()
-    if args.json:
-        args.json.write_text(json.dumps(results.as_json(), indent=2, default=str) + "\n")
-    if not args.no_save:
-        RESULTS_DIR.mkdir(exist_ok=True)
-        part = "-writes" if args.skip_reads else "-reads" if args.skip_writes else ""
-        path = RESULTS_DIR / f"cell_history{part}{'-quick' if args.quick else ''}.json"
-        path.write_text(json.dumps(results.as_json(), indent=2, default=str) + "\n")
-        log(f"wrote {path.relative_to(REPO_ROOT)}")
+    results.save("cell_history" + ("-writes" if args.skip_reads else "-reads" if args.skip_writes else ""))
     return 0
 
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """The battery health certificate (GET /api/v1/vehicles/<vehicle_id>/certificate.pdf): how long one takes.
 
-    .venv/bin/python benchmarks/bench_certificate.py [--logs 500] [--repeat 20] [--database-url URL] [--quick]
+    .venv/bin/python -m benchmarks.bench_certificate [--logs 500] [--repeat 20] [--database-url URL] [--quick]
 
 Seeds one vehicle with ``--logs`` daily logs (``seed_diagnostics``: the simulator, the bulk ingest, the
 reports computed in-process) into a database of its own (``bench_certificate_<random>`` on the server of
@@ -19,16 +19,14 @@ Prints p50/p90/max and writes benchmarks/results/bench_certificate.json (``-quic
 from __future__ import annotations
 
 import os
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-sys.path[:] = [str(REPO_ROOT), *(p for p in sys.path if Path(p or ".").resolve() != REPO_ROOT / "benchmarks")]
+from benchmarks.benchlib import FORCE_PSYCOPG2, Results, base_parser, django_setup_on_psycopg2, latency_summary, log
+from tests.support.infra import NamedDatabase, manage, service_env
 
-from benchmarks.common import FORCE_PSYCOPG2, Results, base_parser, latency_summary, log  # noqa: E402
-from tests.support.infra import NamedDatabase, manage, service_env  # noqa: E402
+REPO_ROOT = Path(__file__).resolve().parent.parent
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/postgres"
 FLEET, USER, PASSWORD = "bench-certificate", "bench-certificate", "bench-certificate-pass"
@@ -47,7 +45,7 @@ def main() -> None:
     database = NamedDatabase(args.database_url, prefix=args.prefix, keep=args.keep).create()
     try:
         env = service_env(db_url=database.url, broker_url="", queue="bench-certificate")
-        # The app's driver is psycopg2 also where .venv-bench has psycopg 3 installed (benchmarks/common.py).
+        # The app's driver is psycopg2 also where .venv-bench has psycopg 3 installed (benchmarks/benchlib.py).
         env["PYTHONPATH"] = os.pathsep.join([FORCE_PSYCOPG2, str(REPO_ROOT)])
         log(f"database {database.name}: migrate, seed 1 vehicle x {args.logs} logs")
         manage(env, "migrate", "--noinput", "-v", "0", timeout=300)
@@ -72,10 +70,7 @@ def _measure(results: Results, database_url: str, repeat: int, logs: int) -> Non
         DATABASE_URL=database_url, DJANGO_SETTINGS_MODULE="config.settings.local", CELERY_TASK_ALWAYS_EAGER="true"
     )
     os.environ.pop("CELERY_BROKER_URL", None)
-    sys.path.insert(0, FORCE_PSYCOPG2)
-    import django
-
-    django.setup()
+    django_setup_on_psycopg2()
     from django.utils import timezone
     from rest_framework.test import APIClient
     from rest_framework_simplejwt.tokens import RefreshToken

@@ -1,9 +1,9 @@
 #!/usr/bin/env python
 """The database's limit vs our ingest services, same rows, same table, in this process.
 
-    .venv-bench/bin/python benchmarks/bench_db.py [--quick]
+    .venv-bench/bin/python -m benchmarks.bench_db [--quick]
 
-On the harness's stack (benchmarks/common.py ``bench_stack``), 100-cell logs for vehicles of the bench
+On the harness's stack (benchmarks/benchlib.py ``bench_stack``), 100-cell logs for vehicles of the bench
 fleet, validated by ``diagnostics.validation.log_validate`` as the endpoints do:
 
 - single rows, one commit each: a raw psycopg2 INSERT (the app's driver) vs
@@ -24,10 +24,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-sys.path[:] = [str(REPO_ROOT), *(p for p in sys.path if Path(p or ".").resolve() != REPO_ROOT / "benchmarks")]
+from benchmarks.benchlib import Fleet, Results, base_parser, bench_stack
 
-from benchmarks.common import Fleet, Results, base_parser, bench_stack  # noqa: E402
+REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 def make_logs(fleet: Fleet, count: int) -> list[dict[str, Any]]:

@@ -15,7 +15,7 @@ service, with progress): 2,000 vehicles x 500 hourly logs of 96-120 cells (1,000
 It is served by granian (the production server) from ``tests.support``. Requests come one at a time from
 one keep-alive client, so the figures are latencies, not throughput.
 
-    python benchmarks/bench_fleet_api.py [--quick] [--keep] [--reuse DBNAME]
+    python -m benchmarks.bench_fleet_api [--quick] [--keep] [--reuse DBNAME]
 
 Prints a table and writes benchmarks/results/fleet_api.json (fleet_api-quick.json with --quick).
 """
@@ -23,9 +23,7 @@ Prints a table and writes benchmarks/results/fleet_api.json (fleet_api-quick.jso
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -35,13 +33,11 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlparse
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-sys.path[:] = [str(REPO_ROOT), *(p for p in sys.path if Path(p or ".").resolve() != REPO_ROOT / "benchmarks")]
+import httpx
+import psutil
 
-import httpx  # noqa: E402
-import psutil  # noqa: E402
-
-from tests.support.infra import (  # noqa: E402
+from benchmarks.benchlib import run_meta, save_result
+from tests.support.infra import (
     NamedDatabase,
     free_port,
     manage,
@@ -50,6 +46,8 @@ from tests.support.infra import (  # noqa: E402
     stop_tree,
     wait_for_http,
 )
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
 
 RESULTS = REPO_ROOT / "benchmarks" / "results"
 ORDERINGS = ["vehicle_id", "-vehicle_id", "latest_soh", "-latest_soh", "last_seen", "-last_seen"]
@@ -126,6 +124,7 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="keep the seeded database for --reuse")
     parser.add_argument("--history-vehicle", default="EV-HIST-00000", help="a vehicle with ~4,400 hourly logs")
     args = parser.parse_args()
+    meta = run_meta("fleet_api", quick=args.quick)
     vehicles, logs, repeat = (50, 40, 30) if args.quick else (2000, 500, 200)
     csv_rows = 1000 if args.quick else 100_000
 
@@ -141,7 +140,7 @@ def main() -> int:
     env.pop("CELERY_BROKER_URL", None)  # reports in-process while seeding
     env.update(THROTTLE_USER_RATE="1000000/min", THROTTLE_FLEET_RATE="1000000/min", LOG_LEVEL="WARNING")
     results: dict[str, object] = {
-        "machine": f"{platform.node()}: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start",
+        **meta,
         "fleet": {"vehicles": vehicles, "logs_per_vehicle": logs},
     }
     web = None
@@ -206,7 +205,7 @@ def main() -> int:
         if database is not None:
             database.close()
 
-    print(f"\n{results['machine']}; fleet {vehicles} vehicles x {logs} logs")
+    print(f"\nload average {meta['machine']['loadavg_start']} at start; fleet {vehicles} vehicles x {logs} logs")
     if "seed_s" in results:
         print(f"seeding: {results['seed_s']} s ({results['seed_logs_per_s']} logs/s, reports included)")
     print(f"{'request':42} {'p50 ms':>8} {'p99 ms':>8}   target p50 < 30, p99 < 100")
@@ -225,10 +224,7 @@ def main() -> int:
         f"reports.csv: {csv['rows']} rows in {csv['seconds']} s = {csv['rows_per_s']} rows/s (target >= 50,000); "
         f"web RSS {csv['web_rss_mb_before']} -> {csv['web_rss_mb_after']} MB"
     )
-    RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / ("fleet_api-quick.json" if args.quick else "fleet_api.json")
-    out.write_text(json.dumps(results, indent=2) + "\n")
-    print(f"raw results: {out.relative_to(REPO_ROOT)}")
+    save_result("fleet_api", results, quick=args.quick)
     return 0
 
 

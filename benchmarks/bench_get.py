@@ -1,9 +1,9 @@
 #!/usr/bin/env python
 """GET /api/v1/reports/<log_id> vs the plain Django ``.values()`` + orjson view, same server.
 
-    .venv-bench/bin/python benchmarks/bench_get.py [--quick] [--connections 16] [--duration 10]
+    .venv-bench/bin/python -m benchmarks.bench_get [--quick] [--connections 16] [--duration 10]
 
-On the harness's stack (benchmarks/common.py ``bench_stack``), ``--logs`` logs with their reports
+On the harness's stack (benchmarks/benchlib.py ``bench_stack``), ``--logs`` logs with their reports
 (written by COPY and the raw batch loop), then a closed-loop GET load (wrk, or the asyncio client)
 cycling over those ids, with a JWT, both served by granian 2x2 (the harness's server):
 
@@ -20,11 +20,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-sys.path[:] = [str(REPO_ROOT), *(p for p in sys.path if Path(p or ".").resolve() != REPO_ROOT / "benchmarks")]
-
-from benchmarks.bench_workers import insert_pending  # noqa: E402
-from benchmarks.common import (  # noqa: E402
+from benchmarks.bench_workers import insert_pending
+from benchmarks.benchlib import (
     GetSpec,
     Results,
     base_parser,
@@ -35,6 +32,8 @@ from benchmarks.common import (  # noqa: E402
     serve_textbook,
     wrk_available,
 )
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 def main() -> int:

@@ -1,9 +1,9 @@
 #!/usr/bin/env python
 """Single-log POST throughput and p99 over HTTP, ours vs the references; bulk POST vs raw COPY.
 
-    .venv-bench/bin/python benchmarks/bench_ingest_http.py [--quick] [--connections 16] [--duration 10]
+    .venv-bench/bin/python -m benchmarks.bench_ingest_http [--quick] [--connections 16] [--duration 10]
 
-On the harness's stack (benchmarks/common.py ``bench_stack``), one server at a time on loopback, each
+On the harness's stack (benchmarks/benchlib.py ``bench_stack``), one server at a time on loopback, each
 driven by the same closed loop (wrk with a generated Lua script; an asyncio client when wrk is missing):
 ``--connections`` keep-alive connections, every POST a new 100-cell log with a JWT, a warm-up, then
 ``--duration`` seconds measured:
@@ -31,10 +31,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-sys.path[:] = [str(REPO_ROOT), *(p for p in sys.path if Path(p or ".").resolve() != REPO_ROOT / "benchmarks")]
-
-from benchmarks.common import (  # noqa: E402
+from benchmarks.benchlib import (
     BULK_PATH,
     INGEST_PATH,
     Fleet,
@@ -50,6 +47,8 @@ from benchmarks.common import (  # noqa: E402
     serve_textbook,
     wrk_available,
 )
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
 
 P99_LIMIT_MS = 100.0
 TEXTBOOK_PATH = "/textbook/diagnostics"

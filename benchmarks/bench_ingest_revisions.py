@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Single-log and bulk ingest of this checkout against an earlier revision, in one run.
 
-    .venv-bench/bin/python benchmarks/bench_ingest_revisions.py --before ae2b7ad [--rounds 3] [--json PATH]
+    .venv-bench/bin/python -m benchmarks.bench_ingest_revisions --before ae2b7ad [--rounds 3] [--json PATH]
 
 The issue "The fleet's data through the API" asks that single-log and bulk ingest stay within 10 % of their
 figures before it (same benchmark, same run). ``--before`` names the revision before it; the script checks
@@ -13,7 +13,7 @@ is purged after each run).
 
 Each round serves before, then after (alternating which goes first), and measures on each:
 
-- single-log: the closed loop of benchmarks/common.py (wrk, or the asyncio client without it),
+- single-log: the closed loop of benchmarks/benchlib.py (wrk, or the asyncio client without it),
   --connections keep-alive connections, each POST a new 100-cell log with a JWT, a warm-up, then
   --duration seconds: requests/s, p50/p99, server CPU per request;
 - bulk: --bulk-requests POSTs of 1,000 new 100-cell logs (2 in flight) after one warm-up request:
@@ -26,7 +26,6 @@ server CPU per request. Prints the figures and after/before ratios.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -35,14 +34,22 @@ import time
 from pathlib import Path
 from urllib.parse import urlparse
 
+import httpx
+import orjson
+import psycopg2
+
+from benchmarks.benchlib import (
+    BULK_PATH,
+    IngestSpec,
+    closed_loop,
+    machine_info,
+    post_bodies,
+    run_meta,
+    save_result,
+    serve_checkout,
+)
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
-sys.path[:] = [str(REPO_ROOT), *(p for p in sys.path if Path(p or ".").resolve() != REPO_ROOT / "benchmarks")]
-
-import httpx  # noqa: E402
-import orjson  # noqa: E402
-import psycopg2  # noqa: E402
-
-from benchmarks.common import BULK_PATH, IngestSpec, closed_loop, machine_info, post_bodies, serve_checkout  # noqa: E402
 
 USER, FLEET, PASSWORD = "bench-rev", "bench-rev", "bench-rev-pass"
 
@@ -116,13 +123,18 @@ def measure(checkout: Path, env: dict[str, str], log_path: Path, window: int, ar
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--before", required=True, help="the git revision before the change (e.g. ae2b7ad)")
-    p.add_argument("--rounds", type=int, default=3)
-    p.add_argument("--duration", type=float, default=8.0)
+    p.add_argument("--rounds", type=int, default=None, help="rounds, each A B or B A (default 3, quick 2)")
+    p.add_argument("--duration", type=float, default=None, help="seconds per single-log run (default 8, quick 3)")
     p.add_argument("--warmup", type=float, default=2.0)
     p.add_argument("--connections", type=int, default=16)
-    p.add_argument("--bulk-requests", type=int, default=8)
-    p.add_argument("--json", type=Path, default=None)
+    p.add_argument("--bulk-requests", type=int, default=None, help="bulk requests per run (default 8, quick 3)")
+    p.add_argument("--quick", action="store_true", help="a smoke run: 2 rounds of 3 s, 3 bulk requests")
+    p.add_argument("--json", type=Path, default=None, help="also write the figures to this file")
     args = p.parse_args()
+    args.rounds = args.rounds or (2 if args.quick else 3)
+    args.duration = args.duration or (3.0 if args.quick else 8.0)
+    args.bulk_requests = args.bulk_requests or (3 if args.quick else 8)
+    meta = run_meta("ingest_revisions", quick=args.quick)
     for name in ("DATABASE_URL", "CELERY_BROKER_URL"):
         if not os.environ.get(name):
             p.error(f"{name} must be set")
@@ -187,23 +199,22 @@ def main() -> int:
         f"after/before: single-log requests/s {ratios['single_rps']}, bulk logs/s {ratios['bulk_logs_per_s']}, "
         f"server CPU per single-log request {ratios['single_cpu_ms_per_req']} (target: rates >= 0.90)"
     )
-    if args.json:
-        args.json.write_text(
-            json.dumps(
-                {
-                    "before": revision,
-                    "after": after_revision,
-                    "machine": machine,
-                    "runs": results,
-                    "best": best,
-                    "ratios": ratios,
-                    "args": vars(args),
-                },
-                indent=2,
-                default=str,
-            )
-            + "\n"
-        )
+    # Each round's after/before (A B in one round: the pair the machine's load disturbs least).
+    pair_ratios = {
+        key: [round(a[key] / b[key], 3) for a, b in zip(results["after"], results["before"], strict=True)]
+        for key in best["after"]
+    }
+    data = {
+        **meta,
+        "before": revision,
+        "after": after_revision,
+        "runs": results,
+        "best": best,
+        "ratios": ratios,
+        "pair_ratios": pair_ratios,
+        "args": vars(args),
+    }
+    save_result("ingest_revisions", data, quick=args.quick, also=args.json)
     return 0
 
 

@@ -1,9 +1,9 @@
 #!/usr/bin/env python
 """End-to-end POST -> report latency at half the max ingest rate vs the no-op Celery task's round trip.
 
-    .venv-bench/bin/python benchmarks/bench_latency.py [--quick] [--rate R] [--duration S]
+    .venv-bench/bin/python -m benchmarks.bench_latency [--quick] [--rate R] [--duration S]
 
-On the harness's stack (benchmarks/common.py ``bench_stack``): our service as deployed (granian 2x2) and
+On the harness's stack (benchmarks/benchlib.py ``bench_stack``): our service as deployed (granian 2x2) and
 the harness's Celery worker (prefork, ``--concurrency`` 2; it also runs ``bench.noop``,
 benchmarks/reference/celery_noop.py), all on the same CPUs:
 
@@ -28,10 +28,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-sys.path[:] = [str(REPO_ROOT), *(p for p in sys.path if Path(p or ".").resolve() != REPO_ROOT / "benchmarks")]
-
-from benchmarks.common import (  # noqa: E402
+from benchmarks.benchlib import (
     Fleet,
     Results,
     Server,
@@ -44,7 +41,9 @@ from benchmarks.common import (  # noqa: E402
     log,
     serve,
 )
-from tests.support.waiting import wait_until  # noqa: E402
+from tests.support.waiting import wait_until
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 def noop_latencies(fleet: Fleet, *, rate: float, duration: float) -> list[float]:

@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """What metrics and structured logs cost single-log ingest: the same code with and without, in one run.
 
-    .venv/bin/python benchmarks/bench_observability.py [--previous /path/to/other-checkout] [--rounds 5]
+    .venv/bin/python -m benchmarks.bench_observability [--previous /path/to/other-checkout] [--rounds 5]
 
 "off" is this checkout served with benchmarks.reference.no_observability_settings (no ObservabilityMiddleware,
 no PROMETHEUS_MULTIPROC_DIR, LOG_FORMAT=console: nothing observes a request); "on" the same checkout with
@@ -47,12 +47,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+import httpx
+
+from benchmarks.benchlib import IngestSpec, child_ask, closed_loop, run_meta, save_result, serve_checkout
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
-sys.path[:] = [str(REPO_ROOT), *(p for p in sys.path if Path(p or ".").resolve() != REPO_ROOT / "benchmarks")]
-
-import httpx  # noqa: E402
-
-from benchmarks.common import IngestSpec, child_ask, closed_loop, serve_checkout  # noqa: E402
 
 
 def _purge(env: dict[str, str]) -> None:
@@ -65,8 +64,6 @@ def _child() -> int:
     """One configuration's process for --in-process: `run N` on stdin runs N POSTs, answers JSON on stdout."""
     import io
 
-    # The configuration's checkout (the working directory) first: its app code, not this one's.
-    sys.path.insert(0, os.getcwd())
     import django
 
     django.setup()
@@ -122,7 +119,9 @@ def _child() -> int:
     return 0
 
 
-def _in_process(args: argparse.Namespace, configs: dict[str, tuple[Path, dict[str, str]]], work: Path) -> int:
+def _in_process(
+    args: argparse.Namespace, configs: dict[str, tuple[Path, dict[str, str]]], work: Path, meta: dict[str, Any]
+) -> int:
     names = list(configs)
     children: dict[str, subprocess.Popen[str]] = {}
     window = int(time.time()) - 9 * 365 * 86400
@@ -132,10 +131,13 @@ def _in_process(args: argparse.Namespace, configs: dict[str, tuple[Path, dict[st
                 **env,
                 "BENCH_PREFIX": f"BIP{index}",
                 "BENCH_BASE_S": str(window + index * 10_000_000),
-                "PYTHONPATH": os.pathsep.join([str(REPO_ROOT), str(checkout)]),
+                # The configuration's checkout first (its app code), then this one's benchmarks (a namespace
+                # package: benchmarks.benchlib is found here whatever the checkout holds); -P: the script's
+                # folder is not put on sys.path, so nothing in benchmarks/ shadows the app.
+                "PYTHONPATH": os.pathsep.join([str(checkout), str(REPO_ROOT)]),
             }
             children[name] = subprocess.Popen(
-                [sys.executable, str(REPO_ROOT / "benchmarks" / "bench_observability.py"), "--child"],
+                [sys.executable, "-P", str(REPO_ROOT / "benchmarks" / "bench_observability.py"), "--child"],
                 cwd=checkout,
                 env=child_env,
                 stdin=subprocess.PIPE,
@@ -201,22 +203,17 @@ def _in_process(args: argparse.Namespace, configs: dict[str, tuple[Path, dict[st
             f"median request {cost['request_median_ms']:.4f} ms ({cost['request_median_pct']:+.2f} % vs off); "
             f"statuses {statuses[name]}"
         )
-    if args.json:
-        args.json.write_text(
-            json.dumps(
-                {
-                    "mode": "in-process",
-                    "cost": costs,
-                    "off_median_cpu_ms_per_req": off_median,
-                    "request_median_ms": request_median,
-                    "blocks_cpu_ms_per_req": blocks,
-                    "statuses": statuses,
-                    "args": vars(args),
-                },
-                default=str,
-                indent=1,
-            )
-        )
+    data = {
+        **meta,
+        "mode": "in-process",
+        "cost": costs,
+        "off_median_cpu_ms_per_req": off_median,
+        "request_median_ms": request_median,
+        "blocks_cpu_ms_per_req": blocks,
+        "statuses": statuses,
+        "args": vars(args),
+    }
+    save_result(f"observability-{data.get('mode', 'http')}", data, quick=args.quick, also=args.json)
     return 0
 
 
@@ -235,7 +232,11 @@ def main() -> int:
     p.add_argument("--blocks", type=int, default=60, help="--in-process: blocks per configuration")
     p.add_argument("--block", type=int, default=100, help="--in-process: requests per block")
     p.add_argument("--warmup-requests", type=int, default=400, help="--in-process: requests before measuring")
+    p.add_argument("--quick", action="store_true", help="a smoke run: 2 rounds of 3 s (--in-process: 8 blocks of 50)")
     args = p.parse_args()
+    if args.quick:
+        args.rounds, args.duration, args.blocks, args.block, args.warmup_requests = 2, 3.0, 8, 50, 100
+    meta = run_meta("observability", quick=args.quick)
     for name in ("DATABASE_URL", "CELERY_BROKER_URL"):
         if not os.environ.get(name):
             p.error(f"{name} must be set")
@@ -293,7 +294,7 @@ def main() -> int:
             {**base, **metrics_env, "PROMETHEUS_MULTIPROC_DIR": str(work / "metrics" / "previous")},
         )
     if args.in_process:
-        return _in_process(args, configs, work)
+        return _in_process(args, configs, work, meta)
     results: dict[str, list[dict[str, float | None]]] = {name: [] for name in configs}
     names = list(configs)
     window = int(time.time()) - 10 * 365 * 86400
@@ -343,20 +344,15 @@ def main() -> int:
         )
     rps = {name: statistics.median(float(run["rps"] or 0) for run in runs) for name, runs in results.items()}
     print("median requests/s: " + ", ".join(f"{name} {value:.0f}" for name, value in rps.items()))
-    if args.json:
-        args.json.write_text(
-            json.dumps(
-                {
-                    "runs": results,
-                    "cost": costs,
-                    "lowest_cpu_ms_per_req": lowest,
-                    "median_rps": rps,
-                    "args": vars(args),
-                },
-                default=str,
-                indent=1,
-            )
-        )
+    data = {
+        **meta,
+        "runs": results,
+        "cost": costs,
+        "lowest_cpu_ms_per_req": lowest,
+        "median_rps": rps,
+        "args": vars(args),
+    }
+    save_result(f"observability-{data.get('mode', 'http')}", data, quick=args.quick, also=args.json)
     return 0
 
 

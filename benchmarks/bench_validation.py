@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """CPU per 100-cell log: bare msgspec decode vs our validation (fast path) vs the full DRF path.
 
-    .venv-bench/bin/python benchmarks/bench_validation.py [--quick]
+    .venv-bench/bin/python -m benchmarks.bench_validation [--quick]
 
 A micro-benchmark, in-process, no database: each candidate turns the same compact JSON body of a
 100-cell log into validated data, many times; the figure is CPU time per call (``time.process_time``),
@@ -33,10 +33,9 @@ from typing import Any
 
 import msgspec
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-sys.path[:] = [str(REPO_ROOT), *(p for p in sys.path if Path(p or ".").resolve() != REPO_ROOT / "benchmarks")]
+from benchmarks.benchlib import Results, base_parser, compact, hundred_cell_log
 
-from benchmarks.common import Results, base_parser, compact, hundred_cell_log  # noqa: E402
+REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 class BareCell(msgspec.Struct):

@@ -1,9 +1,9 @@
 #!/usr/bin/env python
 """Reports per second: our worker with real Celery tasks vs the raw batch report loop.
 
-    .venv-bench/bin/python benchmarks/bench_workers.py [--quick] [--concurrency 2]
+    .venv-bench/bin/python -m benchmarks.bench_workers [--quick] [--concurrency 2]
 
-On the harness's stack (benchmarks/common.py ``bench_stack``), pending 100-cell logs are written
+On the harness's stack (benchmarks/benchlib.py ``bench_stack``), pending 100-cell logs are written
 straight into the table (COPY), then:
 
 - the raw batch loop (benchmarks/reference/raw_db.py ``raw_batch_reports``, in this process, psycopg 3):
@@ -25,11 +25,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-sys.path[:] = [str(REPO_ROOT), *(p for p in sys.path if Path(p or ".").resolve() != REPO_ROOT / "benchmarks")]
+from benchmarks.benchlib import Fleet, Results, base_parser, bench_stack, load_results, log
+from tests.support.waiting import wait_until
 
-from benchmarks.common import Fleet, Results, base_parser, bench_stack, load_results, log  # noqa: E402
-from tests.support.waiting import wait_until  # noqa: E402
+REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 def insert_pending(fleet: Fleet, count: int) -> list[Any]:

@@ -6,7 +6,7 @@ and the anomaly timeline have their bars, i.e. the page as the user sees it. The
 production arguments (tests.support.infra.start_web, 2 workers) on a database named by DATABASE_URL; its
 fleet `bench` is seeded with 2,000 vehicles x 3 logs on the first run (seed_diagnostics, reports in-process).
 
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/frontend_bench .venv/bin/python benchmarks/dashboard_load.py
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/frontend_bench .venv/bin/python -m benchmarks.dashboard_load
 
 Run by `make bench-dashboard` (the app must be built: make frontend). Not one of `make bench`'s bench_*.py
 scripts: it needs Playwright, which the benchmarks' own virtualenv does not carry. Prints the figures and
@@ -23,12 +23,12 @@ import sys
 import time
 from pathlib import Path
 
+import httpx
+
+from benchmarks.benchlib import run_meta, save_result
+from tests.support.infra import free_port, manage, service_env, start_web, stop_tree, wait_for_http
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
-sys.path[:] = [str(REPO_ROOT), *(p for p in sys.path if Path(p or ".").resolve() != REPO_ROOT / "benchmarks")]
-
-import httpx  # noqa: E402
-
-from tests.support.infra import free_port, manage, service_env, start_web, stop_tree, wait_for_http  # noqa: E402
 
 TARGET_S = 2.0
 USER = {"username": "bench", "password": "bench"}
@@ -46,7 +46,12 @@ def main() -> int:
     parser.add_argument("--logs-per-vehicle", type=int, default=3)
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--chromium", default="/usr/bin/chromium")
+    parser.add_argument("--quick", action="store_true", help="3 runs (a smoke run; the fleet as given)")
+    parser.add_argument("--name", default="dashboard_load", help="results file: benchmarks/results/<name>.json")
     args = parser.parse_args()
+    if args.quick:
+        args.runs = min(args.runs, 3)
+    meta = run_meta("dashboard_load", quick=args.quick)
     if not os.environ.get("DATABASE_URL"):
         parser.error("set DATABASE_URL to a database of yours (it is migrated and seeded on the first run)")
     if not (REPO_ROOT / "frontend" / "dist" / "index.html").exists():
@@ -95,10 +100,9 @@ def main() -> int:
         "target_s": TARGET_S,
         "loadavg": [round(x, 2) for x in os.getloadavg()],
         "nproc": os.cpu_count(),
-        "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
-    out = REPO_ROOT / "benchmarks" / "results" / "dashboard_load.json"
-    out.write_text(json.dumps(figures, indent=2) + "\n")
+    out = save_result(args.name, {**meta, **figures}, quick=args.quick)
+    assert out is not None
     print(
         f"fleet overview, {summary['vehicles']} vehicles: first load median {figures['median_s']} s, "
         f"min {figures['min_s']} s, max {figures['max_s']} s over {len(loads)} runs, "

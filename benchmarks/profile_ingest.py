@@ -1,10 +1,10 @@
 #!/usr/bin/env python
 """Where a request's CPU goes: py-spy samples of a granian worker of our service under load.
 
-    .venv-bench/bin/python benchmarks/profile_ingest.py [--quick] [--endpoint ingest|report] [--duration 15]
-    .venv-bench/bin/python benchmarks/profile_ingest.py --cprofile [--requests 2000]
+    .venv-bench/bin/python -m benchmarks.profile_ingest [--quick] [--endpoint ingest|report] [--duration 15]
+    .venv-bench/bin/python -m benchmarks.profile_ingest --cprofile [--requests 2000]
 
-Not a ``bench_*`` script (``make bench`` does not run it). On the harness's stack (benchmarks/common.py
+Not a ``bench_*`` script (``make bench`` does not run it). On the harness's stack (benchmarks/benchlib.py
 ``bench_stack``) it starts our service with ONE granian worker (``tests.support.infra.start_web``: one
 process holds every request, on its 2 threads), drives it with the closed-loop generator
 (8 connections), and records it with ``py-spy record --format raw`` (collapsed stacks, idle frames
@@ -29,12 +29,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-sys.path[:] = [str(REPO_ROOT), *(p for p in sys.path if Path(p or ".").resolve() != REPO_ROOT / "benchmarks")]
+from benchmarks.bench_workers import insert_pending
+from benchmarks.benchlib import Fleet, GetSpec, base_parser, bench_stack, closed_loop, log, serve
+from tests.support.infra import stop_tree
 
-from benchmarks.bench_workers import insert_pending  # noqa: E402
-from benchmarks.common import Fleet, GetSpec, base_parser, bench_stack, closed_loop, log, serve  # noqa: E402
-from tests.support.infra import stop_tree  # noqa: E402
+REPO_ROOT = Path(__file__).resolve().parent.parent
 
 # Stage -> substrings of a frame ("function (file:line)") that put a sample in it. First match wins per stage.
 STAGES = {

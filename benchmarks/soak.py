@@ -2,9 +2,9 @@
 """Soak: a fault run with no fault injected. A fixed rate of battery logs for a long time, optionally a
 worker restart in the middle, then the fault suite's checker on the database and a report card.
 
-    .venv/bin/python benchmarks/soak.py --duration 600 --rate 30 --restart-worker-at 300
-    .venv/bin/python benchmarks/soak.py --duration 120 --rate 30 --broker rabbitmq
-    .venv/bin/python benchmarks/soak.py --duration 60 --rate 30 --restart-worker-at 30 --kill-worker
+    .venv/bin/python -m benchmarks.soak --duration 600 --rate 30 --restart-worker-at 300
+    .venv/bin/python -m benchmarks.soak --duration 120 --rate 30 --broker rabbitmq
+    .venv/bin/python -m benchmarks.soak --duration 60 --rate 30 --restart-worker-at 30 --kill-worker
 
 It starts the harness's stack (tests.support.stack.Stack: granian, one Celery worker, the sweeper, a
 private redis-server as cache and broker or a RabbitMQ virtual host of its own as broker) on a fresh
@@ -41,14 +41,12 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))
+from simulator.generator import fleet_logs
+from tests.support.checker import Card, verify
+from tests.support.infra import NamedDatabase, PrivatePostgres
+from tests.support.stack import BROKERS, Stack, StackSettings
 
-from simulator.generator import fleet_logs  # noqa: E402
-from tests.support.checker import Card, verify  # noqa: E402
-from tests.support.infra import NamedDatabase, PrivatePostgres  # noqa: E402
-from tests.support.stack import BROKERS, Stack, StackSettings  # noqa: E402
+REPO_ROOT = Path(__file__).resolve().parent.parent
 
 PROGRESS_EVERY_S = 10
 

@@ -7,6 +7,7 @@ same table and columns as the service (``diagnostics_diagnosticlog``; ``reports_
 
 from __future__ import annotations
 
+import statistics
 import time
 import uuid
 from collections.abc import Sequence
@@ -15,20 +16,18 @@ from typing import Any
 
 import orjson
 
+# The service's columns, the cell history's arrays and median included (diagnostics/services.py _LOG_COLUMNS).
 LOG_COLUMNS = (
     "id, vehicle_id, timestamp, cells, cycle_count, nominal_capacity_kwh, current_capacity_kwh, "
-    "received_at, status, attempts, error, status_changed_at"
+    "cell_voltages, cell_temperatures, voltage_median, received_at, status, attempts, error, status_changed_at"
 )
 INSERT_ONE = (
     f"INSERT INTO diagnostics_diagnosticlog ({LOG_COLUMNS}) "
-    "VALUES (%s, %s, %s, %s::jsonb, %s, %s, %s, now(), 'pending', 0, '', now())"
+    "VALUES (%s, %s, %s, %s::jsonb, %s, %s, %s, %s::float8[], %s::float8[], %s, now(), 'pending', 0, '', now())"
 )
-COPY_SQL = (
-    "COPY diagnostics_diagnosticlog (id, vehicle_id, timestamp, cells, cycle_count, nominal_capacity_kwh, "
-    "current_capacity_kwh, received_at, status, attempts, error, status_changed_at) FROM STDIN"
-)
+COPY_SQL = f"COPY diagnostics_diagnosticlog ({LOG_COLUMNS}) FROM STDIN"
 
-Row = tuple[uuid.UUID, int, datetime, str, int, float, float]
+Row = tuple[uuid.UUID, int, datetime, str, int, float, float, list[float], list[float], float]
 
 
 def log_rows(logs: Sequence[dict[str, Any]], vehicle_pks: dict[str, int]) -> list[Row]:
@@ -47,6 +46,11 @@ def log_rows(logs: Sequence[dict[str, Any]], vehicle_pks: dict[str, int]) -> lis
                 data["cycle_count"],
                 float(data["nominal_capacity_kwh"]),
                 float(data["current_capacity_kwh"]),
+                # what ingest stores beside the JSONB (vehicles.history.cell_history_columns), computed here
+                # without the framework: per-cell voltages and temperatures in cell order, the median voltage
+                voltages := [cell["voltage"] for cell in data["cells"]],
+                [cell["temperature"] for cell in data["cells"]],
+                statistics.median(voltages),
             )
         )
     return rows

@@ -19,6 +19,7 @@ It publishes no report task: it is the HTTP + validation + database floor of a f
 
 import os
 import re
+import statistics
 import uuid
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -55,8 +56,9 @@ SIGNING_KEY = os.environ.get("JWT_SIGNING_KEY", "")
 INSERT_SQL = (
     "WITH v AS (SELECT id FROM diagnostics_vehicle WHERE vehicle_id = %s AND fleet_id = %s), "
     "ins AS (INSERT INTO diagnostics_diagnosticlog (id, vehicle_id, timestamp, cells, cycle_count, "
-    "nominal_capacity_kwh, current_capacity_kwh, received_at, status, attempts, error, status_changed_at) "
-    "SELECT %s, v.id, %s, %s::jsonb, %s, %s, %s, now(), 'pending', 0, '', now() FROM v "
+    "nominal_capacity_kwh, current_capacity_kwh, cell_voltages, cell_temperatures, voltage_median, "
+    "received_at, status, attempts, error, status_changed_at) "
+    "SELECT %s, v.id, %s, %s::jsonb, %s, %s, %s, %s, %s, %s, now(), 'pending', 0, '', now() FROM v "
     "ON CONFLICT (vehicle_id, timestamp) DO NOTHING RETURNING 1) "
     "SELECT EXISTS (SELECT 1 FROM ins)"
 )
@@ -116,6 +118,10 @@ async def ingest(request: Request) -> Response:
                 log.cycle_count,
                 log.nominal_capacity_kwh,
                 log.current_capacity_kwh,
+                # the cell history's columns, as the service stores them beside the JSONB
+                voltages := [cell.voltage for cell in log.cells],
+                [cell.temperature for cell in log.cells],
+                statistics.median(voltages),
             ],
         )
         row = await cur.fetchone()

@@ -10,6 +10,7 @@
    JSON shape as ``GET /api/v1/reports/<log_id>``, encoded with orjson.
 """
 
+import statistics
 import uuid
 from typing import Any
 
@@ -50,8 +51,14 @@ class TextbookDiagnosticLogSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "status"]
 
     def create(self, validated_data: dict[str, Any]) -> DiagnosticLog:
-        validated_data["cells"] = [dict(cell) for cell in validated_data["cells"]]
-        return DiagnosticLog.objects.create(**validated_data)
+        cells = validated_data["cells"] = [dict(cell) for cell in validated_data["cells"]]
+        voltages = [cell["voltage"] for cell in cells]  # the cell history's columns, as the service stores them
+        return DiagnosticLog.objects.create(
+            **validated_data,
+            cell_voltages=voltages,
+            cell_temperatures=[cell["temperature"] for cell in cells],
+            voltage_median=statistics.median(voltages),
+        )
 
 
 class TextbookDiagnosticLogCreate(generics.CreateAPIView):

@@ -11,11 +11,8 @@ with the stack. What is here:
 - figures: percentiles, a result table with ratios against the targets, JSON under
   ``benchmarks/results/`` (later scripts read the ingest rate from it).
 
-A script puts the repository root first on ``sys.path`` and drops ``benchmarks/`` (whose ``common.py``
-would shadow the app's ``common`` package)::
-
-    REPO_ROOT = Path(__file__).resolve().parent.parent
-    sys.path[:] = [str(REPO_ROOT), *(p for p in sys.path if Path(p or ".").resolve() != REPO_ROOT / "benchmarks")]
+Scripts run as modules from the repository root (``python -m benchmarks.bench_db``), so the app's packages
+and ``benchmarks`` import as they are, with no change to ``sys.path``.
 """
 
 from __future__ import annotations
@@ -29,6 +26,7 @@ import os
 import platform
 import re
 import secrets
+import shlex
 import shutil
 import subprocess
 import sys
@@ -156,6 +154,57 @@ def wait_quiet(max_wait_s: float) -> bool:
         return False
 
 
+def git_commit() -> str:
+    """The checkout's commit, with ``-dirty`` when tracked files differ from it."""
+
+    def git(*argv: str) -> str:
+        done = subprocess.run(["git", *argv], cwd=REPO_ROOT, capture_output=True, text=True, check=False)
+        return done.stdout.strip()
+
+    commit = git("rev-parse", "HEAD") or "unknown"
+    return f"{commit}-dirty" if git("status", "--porcelain", "--untracked-files=no") else commit
+
+
+def utc_now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def run_meta(script: str, *, quick: bool) -> dict[str, Any]:
+    """What every result file says about its run, taken at its start: the command as typed (from the
+    repository root), the git commit, the UTC time, the machine with its load, other soak/pytest runs."""
+    argv = list(sys.orig_argv)
+    with contextlib.suppress(ValueError):
+        argv[0] = os.path.relpath(argv[0], REPO_ROOT) if os.path.isabs(argv[0]) else argv[0]
+    return {
+        "script": script,
+        "command": shlex.join(argv),
+        "quick": quick,
+        "git_commit": git_commit(),
+        "started_at": utc_now(),
+        "machine": machine_info(),
+        "app": app_fingerprint(),
+        "busy_at_start": busy_processes(),
+    }
+
+
+def save_result(
+    name: str, data: dict[str, Any], *, quick: bool, save: bool = True, also: Path | None = None
+) -> Path | None:
+    """Write a run's figures with its metadata closed (UTC end time, load and busy processes at the end) to
+    benchmarks/results/<name>[-quick].json, which benchmarks/report.py renders, and to `also` if given."""
+    data.update(finished_at=utc_now(), loadavg_end=[round(x, 2) for x in os.getloadavg()], busy_at_end=busy_processes())
+    text = json.dumps(data, indent=2, default=str) + "\n"
+    path = None
+    if save:
+        RESULTS_DIR.mkdir(exist_ok=True)
+        path = RESULTS_DIR / f"{name}{'-quick' if quick else ''}.json"
+        path.write_text(text)
+        log(f"results: {path.relative_to(REPO_ROOT)}")
+    if also is not None:
+        also.write_text(text)
+    return path
+
+
 # --------------------------------------------------------------------------------------------------------
 # Figures and results
 # --------------------------------------------------------------------------------------------------------
@@ -190,15 +239,7 @@ class Results:
         self.rows: dict[str, dict[str, Any]] = {}
         self.ratios: list[dict[str, Any]] = []
         self.notes: list[str] = []
-        self.meta: dict[str, Any] = {
-            "script": script,
-            "command": " ".join([".venv-bench/bin/python", f"benchmarks/{script}.py", *sys.argv[1:]]),
-            "quick": bool(args.quick),
-            "machine": machine_info(),
-            "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "app": app_fingerprint(),
-            "busy_at_start": busy_processes(),
-        }
+        self.meta: dict[str, Any] = run_meta(script, quick=bool(args.quick))
 
     def add(self, key: str, label: str, value: float | None, unit: str, **extra: Any) -> None:
         self.rows[key] = {"label": label, "value": value, "unit": unit, **extra}
@@ -241,15 +282,11 @@ class Results:
             print(f"note: {text}")
         print(flush=True)
 
-    def save(self) -> None:
-        self.meta.update(loadavg_end=[round(x, 2) for x in os.getloadavg()], busy_at_end=busy_processes())
+    def save(self, name: str | None = None) -> None:
+        """benchmarks/results/<name or script>[-quick].json (unless --no-save) and --json FILE."""
         data = {**self.meta, "rows": self.rows, "ratios": self.ratios, "notes": self.notes}
-        text = json.dumps(data, indent=2, default=str) + "\n"
-        if not self.args.no_save:
-            RESULTS_DIR.mkdir(exist_ok=True)
-            (RESULTS_DIR / f"{self.script}{'-quick' if self.meta['quick'] else ''}.json").write_text(text)
-        if self.args.json:
-            self.args.json.write_text(text)
+        quick, save = self.meta["quick"], not self.args.no_save
+        save_result(name or self.script, data, quick=quick, save=save, also=self.args.json)
 
 
 def _details(extra: dict[str, Any]) -> str:
@@ -671,22 +708,28 @@ def bench_stack(
             shutil.rmtree(workdir, ignore_errors=True)
 
 
-def _django_fleet(stack: Stack, name: str, vehicles: int, database: str) -> Fleet:
-    """Django in this process on the stack's database and broker (on psycopg2, like the service), and the
-    stack's API user with `vehicles` vehicles of its fleet."""
-    os.environ.update({k: v for k, v in stack.env.items() if k != "PYTHONPATH"})
+def django_setup_on_psycopg2() -> None:
+    """django.setup() in this process with the app on psycopg2, as deployed, although psycopg 3 (for the
+    references) is importable: what benchmarks/reference/force_psycopg2 does for the child processes."""
     import django
 
     saved = sys.modules.get("psycopg")
     sys.modules["psycopg"] = None  # type: ignore[assignment]  # the shim's effect, in this process
     try:
-        import django.db.backends.postgresql.base
+        import django.db.backends.postgresql.base  # Django picks its driver on this import
     finally:
         if saved is None:
             del sys.modules["psycopg"]
         else:
             sys.modules["psycopg"] = saved
     django.setup()
+
+
+def _django_fleet(stack: Stack, name: str, vehicles: int, database: str) -> Fleet:
+    """Django in this process on the stack's database and broker (on psycopg2, like the service), and the
+    stack's API user with `vehicles` vehicles of its fleet."""
+    os.environ.update({k: v for k, v in stack.env.items() if k != "PYTHONPATH"})
+    django_setup_on_psycopg2()
     from django.contrib.auth import get_user_model
     from rest_framework_simplejwt.tokens import AccessToken
 

@@ -1,10 +1,12 @@
 #!/usr/bin/env python
 """Screenshots of the Grafana dashboards, drawn without Grafana (it cannot be installed here: no Debian or
 PyPI package ships the server, and nothing outside the package registries can be fetched).
+It lives in benchmarks/ beside soak.py, not in deploy/: like them it runs on the test harness (tests.support),
+which the deployment's own files do not import.
 
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres .venv/bin/python deploy/grafana/render.py \\
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres .venv/bin/python -m benchmarks.grafana_render \\
         [--minutes 4] [--out docs/screenshots] [--save-data results.json]
-    .venv/bin/python deploy/grafana/render.py --from-data results.json   # redraw, no stack
+    .venv/bin/python -m benchmarks.grafana_render --from-data results.json   # redraw, no stack
 
 What it does, the way the real Prometheus panel test does (tests/integration/test_observability_live.py):
 1. starts the service as the tests' harness does (tests.support.stack.Stack: granian with 2 workers, a
@@ -37,7 +39,6 @@ import random
 import re
 import shutil
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -45,21 +46,20 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO_ROOT))
-
-import httpx  # noqa: E402
-import matplotlib  # noqa: E402
+import httpx
+import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.dates as mdates  # noqa: E402
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.patches import FancyBboxPatch  # noqa: E402
+import matplotlib.dates as mdates
+import matplotlib.pyplot as plt
+from matplotlib.patches import FancyBboxPatch
 
-from simulator.generator import fleet_logs  # noqa: E402
-from tests.support.infra import NamedDatabase, free_port, stop_tree  # noqa: E402
-from tests.support.stack import Stack, StackSettings  # noqa: E402
-from tests.support.waiting import wait_until  # noqa: E402
+from simulator.generator import fleet_logs
+from tests.support.infra import NamedDatabase, free_port, stop_tree
+from tests.support.stack import Stack, StackSettings
+from tests.support.waiting import wait_until
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
 
 DASHBOARDS = REPO_ROOT / "deploy" / "grafana" / "dashboards"
 METRICS_TOKEN = "render-metrics-token"
