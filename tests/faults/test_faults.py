@@ -516,24 +516,44 @@ FLUSH_MARK = "faults:flush-marker"
 
 @pytest.mark.redis_only
 def test_broker_flushed_under_running_worker(stack: Stack, card: Card) -> None:
-    """FLUSHALL while the worker, the web and the sweeper stay up and traffic goes on: the queue's routing
-    (kombu's binding keys) goes with the data; the logs must still all end with a report. Redis only."""
+    """FLUSHALL while the worker, the web and the sweeper stay up and traffic goes on, with work in the
+    broker at that moment: the report table is held so that both pool processes are inside a task (their
+    logs claimed, their messages unacknowledged in Redis) and more tasks wait in the queue; the flush drops
+    the queued tasks, the unacknowledged ones and the queue's routing (kombu's binding keys). Checked: tasks
+    were queued and logs claimed at the flush, the queue was empty after it; then every log must still end
+    with one report. Redis only."""
     assert stack.redis is not None
     ledger = stack.ledger(fleet("EV-FLUSH2"))
     ledger.start(threads=3, pause_s=0.1)
     wait_until(lambda: completed(stack) >= 5, 30, 0.05, "5 reports before the flush")
-    stack.redis.client().set(FLUSH_MARK, "1")
-    stack.redis.flushall()
-    flushed_at = time.monotonic()
-    flushed = not stack.redis.exists(FLUSH_MARK)
+    with stack.reports_held():
+        new_blocked(stack, set(), want=CONCURRENCY)  # both pool processes inside a task: logs claimed
+        wait_until(lambda: stack.queue_length() >= 1, 30, 0.05, "a task queued behind the blocked ones")
+        queued_at_flush = stack.queue_length()
+        claimed_at_flush = processing(stack)
+        stack.redis.client().set(FLUSH_MARK, "1")
+        stack.redis.flushall()
+        flushed_at = time.monotonic()
+        flushed = not stack.redis.exists(FLUSH_MARK)
+        queued_after_flush = stack.queue_length()
     at_flush = stored(stack)
     wait_until(lambda: stored(stack) >= at_flush + 20, 30, 0.05, "20 more logs stored after the flush")
     ledger.stop()
 
     verify(card, ledger, stack.checker, recovery_since=time.monotonic(), recovery_bound_s=FLUSHED_RUNNING_S)
-    card.add(flushed_s_before_end=round(time.monotonic() - flushed_at, 1), **ledger.summary())
+    card.add(
+        queued_at_flush=queued_at_flush,
+        claimed_at_flush=claimed_at_flush,
+        queued_after_flush=queued_after_flush,
+        flushed_s_before_end=round(time.monotonic() - flushed_at, 1),
+        **ledger.summary(),
+    )
     if not flushed:
         card.problem("the marker key survived FLUSHALL")
+    if queued_at_flush < 1 or claimed_at_flush < CONCURRENCY:
+        card.problem(f"the flush found {queued_at_flush} task(s) queued, {claimed_at_flush} log(s) claimed")
+    if queued_after_flush != 0:
+        card.problem(f"{queued_after_flush} task(s) still queued after FLUSHALL")
     finish(stack, card, ledger)
 
 
