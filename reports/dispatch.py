@@ -7,12 +7,16 @@ Producers (the ingest services) call `reports_enqueue_on_commit`; nothing else p
   that moment (up to `BATCH_MAX`) and publishes one batch task for them, then pauses in proportion to the
   batch (`PUBLISH_PAUSE_PER_ID_S` per id, at most `MAX_PUBLISH_INTERVAL_S`): one log per task when
   traffic is light, up to 100 per task under load, so publishing and the workers cost less per log. A dead
-  or hung broker never holds a request: the log is committed, which is the promise, and the sweeper
-  re-enqueues whatever was not published (the in-memory queue is bounded and lost if the process dies:
-  both are the sweeper's job by design). In eager mode (no broker) the task runs at once, in the caller's
-  thread.
+  or hung broker never holds a request: the log is committed, which is the promise. In eager mode (no
+  broker) the task runs at once, in the caller's thread.
+- A broker outage heals within seconds of the broker's return: a batch the broker refused stays with the
+  thread, which publishes it again under kombu's retry policy (`REPUBLISH_RETRY_POLICY`: reconnect 0.5,
+  1, 1.5, 2, 2 ... s apart, for ever) while new ids wait in the in-memory queue; once the broker answers,
+  the batch goes out and the queue drains in batches of 100. The in-memory queue is bounded (an id beyond
+  it is only logged) and lost if the process dies: both are the sweeper's job by design.
 - The sweeper (`stale_logs_requeue`) is the last resort for lost messages: logs left `pending` past a
-  threshold once the queue has drained, and `processing` logs whose claim was abandoned.
+  threshold (120 s in production) once the queue has drained, and `processing` logs whose claim was
+  abandoned.
 """
 
 import atexit
@@ -27,6 +31,7 @@ from datetime import timedelta
 from celery import current_app
 from django.db import transaction
 from django.utils import timezone
+from kombu.exceptions import OperationalError
 
 from common.logs import current_request_id
 from reports.services import claims_abandoned_release
@@ -44,6 +49,12 @@ MAX_PUBLISH_INTERVAL_S = 0.05
 FLUSH_AT_EXIT_S = 2.0
 SWEEP_BATCH = 100
 
+
+# After a refused publish, the publisher thread waits for the broker with kombu's own reconnect loop
+# (Connection.ensure_connection with these intervals: 0.5 s, then 0.5 s longer each time, at most 2 s apart,
+# never giving up) and publishes the batch as soon as a connection is made: the batch goes out within ~2 s
+# of the broker's return, and a dead broker costs one connection attempt every 2 s per web process.
+REPUBLISH_RETRY_POLICY = {"max_retries": None, "interval_start": 0.5, "interval_step": 0.5, "interval_max": 2.0}
 
 # The batch report task (reports.tasks), named rather than imported: the tasks call this module.
 REPORT_TASK = "reports.generate_battery_reports"
@@ -64,6 +75,40 @@ def reports_enqueue(log_ids: list[uuid.UUID], request_ids: dict[str, str] | None
         logger.warning("batch report task for %d logs not published (%s: %s)", len(log_ids), type(exc).__name__, exc)
         return False
     return True
+
+
+def reports_enqueue_when_broker_returns(log_ids: list[uuid.UUID], request_ids: dict[str, str] | None = None) -> None:
+    """Publish one batch report task for `log_ids`, waiting for the broker as long as it takes; for the
+    publisher thread, after `reports_enqueue` was refused.
+
+    kombu's `ensure_connection` (REPUBLISH_RETRY_POLICY's intervals) waits until the broker accepts a
+    connection, and the task goes out on that connection, with the same policy for the publish itself. (The
+    publish's own retry policy alone does not wait: a broker that refuses the connection fails its channel
+    before kombu's retries begin.) A broker lost again between the connection and the publish starts over.
+    """
+    kwargs = {"request_ids": request_ids} if request_ids else {}
+    app = current_app
+    started = time.monotonic()
+    while True:
+        with app.connection_for_write() as conn:
+            try:
+                conn.ensure_connection(**REPUBLISH_RETRY_POLICY)
+                app.tasks[REPORT_TASK].apply_async(
+                    args=[[str(log_id) for log_id in log_ids]],
+                    kwargs=kwargs,
+                    connection=conn,
+                    retry=True,
+                    retry_policy=REPUBLISH_RETRY_POLICY,
+                )
+            except (*conn.connection_errors, OperationalError) as exc:  # anything else: the thread logs it
+                logger.warning("batch report task for %d logs: broker lost again (%s); waiting", len(log_ids), exc)
+                continue
+        break
+    logger.warning(
+        "batch report task for %d logs published once the broker answered again (%.1f s after the refusal)",
+        len(log_ids),
+        time.monotonic() - started,
+    )
 
 
 def reports_enqueue_on_commit(log_ids: list[uuid.UUID]) -> None:
@@ -132,13 +177,13 @@ class BackgroundPublisher:
                     break
             next_publish = time.monotonic() + min(MAX_PUBLISH_INTERVAL_S, PUBLISH_PAUSE_PER_ID_S * len(batch))
             request_ids = {str(log_id): request_id for log_id, request_id in batch if request_id}
+            log_ids = [log_id for log_id, _ in batch]
             try:
-                # logs and swallows its own failures
-                if request_ids:
-                    reports_enqueue([log_id for log_id, _ in batch], request_ids)
-                else:
-                    reports_enqueue([log_id for log_id, _ in batch])
-            except Exception:  # never let the thread die
+                # logs and swallows its own failures; a refused batch waits here for the broker's return
+                published = reports_enqueue(log_ids, request_ids) if request_ids else reports_enqueue(log_ids)
+                if not published:
+                    reports_enqueue_when_broker_returns(log_ids, request_ids or None)
+            except Exception:  # never let the thread die (the sweeper takes what it could not publish)
                 logger.exception("background publish failed")
             finally:
                 for _ in batch:

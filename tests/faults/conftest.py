@@ -8,6 +8,9 @@ PostgreSQL or kills a worker leaves nothing to the next. Each test also gets its
 (the cache; and the broker on db 0 when the broker is Redis) or a RabbitMQ virtual host of its own,
 granian, a Celery worker and a sweeper (``manage.py sweep_reports --loop``) with a short threshold.
 
+Each test's report card is printed after it ran, with the test's pytest outcome as its verdict
+(``pytest_runtest_makereport`` keeps the reports on the item; ``tests.support.checker.outcome_verdict``).
+
 A test that takes the ``broker`` fixture runs on Redis and on RabbitMQ; marked ``redis_only`` (it stops,
 hangs or flushes the private redis-server), on Redis only. Without the redis-server binary, or without a
 reachable RabbitMQ for the RabbitMQ runs, the tests skip, unless REQUIRE_BROKER=1 (then they fail).
@@ -26,7 +29,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.checker import Card
+from tests.support.checker import Card, outcome_verdict
 from tests.support.infra import PrivatePostgres, RabbitVhost, manage, service_env, skip_or_fail
 from tests.support.stack import API_FLEET, API_PASSWORD, API_USER, BROKERS, Stack, StackSettings
 
@@ -130,4 +133,8 @@ def card(request: pytest.FixtureRequest) -> Iterator[Card]:
     started = time.monotonic()
     yield the_card
     the_card.add(test_runtime_s=round(time.monotonic() - started, 1))
-    print("\n" + the_card.format())
+    # The verdict is the test's pytest outcome, never the card's own say: an error before the checks (a
+    # timeout waiting for the fault, a harness failure) is not PASS.
+    node = request.node
+    verdict = outcome_verdict(getattr(node, "rep_setup", None), getattr(node, "rep_call", None))
+    print("\n" + the_card.format(verdict=verdict))

@@ -5,8 +5,10 @@ that the fault really happened, repairs it, and checks the pass rule (tests.supp
 every log that got a 2xx ends `completed` with exactly one report (no scenario here injects a poison
 log, so a `failed` log fails the run), `attempts == 1` for every log unless the scenario kills a worker
 or cuts the database under a running task, no 5xx but the documented 503 (with Retry-After, in the
-contract's error shape), and everything settles within the one fixed recovery bound after the fault is
-cleared (tests.support.bounds.RECOVERY_BOUND_S: 40 s, from documented settings).
+contract's error shape), and everything settles within the scenario's recovery bound after the fault is cleared
+(tests.support.bounds: one named bound per scenario, summed from documented settings, each with its why).
+A worker that exits by itself during a test fails it (the stack restarts it, as a deployment would, so the
+rest of the run still says what it can).
 
 The worker scenarios run on Redis and on RabbitMQ (the ``broker`` parameter); the others on Redis only.
 Each test prints a report card: posts, 2xx, 503s, connection errors, latencies, recovery time.
@@ -21,7 +23,6 @@ import subprocess
 import sys
 import textwrap
 import time
-import warnings
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -31,7 +32,22 @@ import pytest
 
 from reports.tasks import MAX_ATTEMPTS
 from simulator.generator import fleet_logs, format_timestamp
-from tests.support.bounds import BROKER_RECONNECT_MAX_S, RECOVERY_BOUND_S, WORKER_CRASH_RECOVERY_S
+from tests.support.bounds import (
+    ALERT_PHASE_S,
+    BASELINE_S,
+    BROKER_DOWN_UNDER_LOAD_S,
+    BROKER_RETURN_REPORTED_S,
+    CHILD_KILLED_S,
+    CRASH_BEFORE_PUBLISH_S,
+    FLUSHED_QUEUED_S,
+    FLUSHED_RUNNING_S,
+    MID_BATCH_KILLED_S,
+    POSTGRES_RESTART_S,
+    WEB_KILLED_BEFORE_PUBLISH_S,
+    WORKER_CRASH_RECOVERY_S,
+    WORKER_KILLED_S,
+    WORKER_RECONNECT_S,
+)
 from tests.support.checker import Card, verify
 from tests.support.infra import REPO_ROOT, manage, pid_alive
 from tests.support.ledger import Ledger, Prober
@@ -57,9 +73,8 @@ def finish(stack: Stack, card: Card, ledger: Ledger) -> None:
     assert stack.sweeper is not None
     card.add(broker=stack.broker, sweeper_requeued=stack.sweeper_requeued())
     if stack.worker_exits:
-        # Not the pass rule's business (the deployment restarts it, and so did the stack), but worth a look.
-        card.add(worker_exited_and_was_restarted=stack.worker_exits)
-        warnings.warn(f"{card.name}: the Celery worker exited by itself: {stack.worker_exits}", stacklevel=2)
+        # The stack restarted it (as compose would), but no fault here should make a worker give up.
+        card.problem(f"the Celery worker exited by itself (and was restarted): {stack.worker_exits}")
     if stack.sweeper.poll() is not None:
         card.problem(f"the sweeper (manage.py sweep_reports --loop) died with exit code {stack.sweeper.returncode}")
     for problem in reports_over_http(stack, ledger):
@@ -121,7 +136,7 @@ def test_baseline_without_faults(stack: Stack, card: Card) -> None:
     """The harness itself: the same load and checks with nothing broken (each log claimed once)."""
     ledger = stack.ledger(fleet("EV-BASE"))
     ledger.burst(30, threads=3)
-    verify(card, ledger, stack.checker, recovery_since=time.monotonic(), recovery_bound_s=RECOVERY_BOUND_S)
+    verify(card, ledger, stack.checker, recovery_since=time.monotonic(), recovery_bound_s=BASELINE_S)
     card.add(**ledger.summary())
     if stack.sweeper_requeued():
         card.problem(f"the sweeper re-enqueued {stack.sweeper_requeued()} log(s) with nothing broken")
@@ -169,7 +184,7 @@ def test_kill_worker_child_mid_task(stack: Stack, card: Card) -> None:
         ledger,
         stack.checker,
         recovery_since=last_kill,
-        recovery_bound_s=RECOVERY_BOUND_S,
+        recovery_bound_s=CHILD_KILLED_S,
         max_attempts=MAX_ATTEMPTS,
     )
     lost = stack.worker_log().count(LOST_MARK)
@@ -209,11 +224,11 @@ def test_kill_whole_worker_with_logs_in_flight(stack: Stack, card: Card) -> None
     stack.start_worker()
     restarted = stack.worker_started_at[-1]
     done_at_restart = completed(stack)
-    wait_until(lambda: completed(stack) > done_at_restart, RECOVERY_BOUND_S, 0.1, "a report by the new worker")
+    wait_until(lambda: completed(stack) > done_at_restart, WORKER_KILLED_S, 0.1, "a report by the new worker")
     ledger.stop()
 
     rows = verify(
-        card, ledger, stack.checker, recovery_since=restarted, recovery_bound_s=RECOVERY_BOUND_S, max_attempts=2
+        card, ledger, stack.checker, recovery_since=restarted, recovery_bound_s=WORKER_KILLED_S, max_attempts=2
     )
     alive = [pid for pid in killed if pid_alive(pid)]
     card.add(
@@ -276,7 +291,7 @@ def test_kill_whole_worker_mid_batch_recovers_without_the_sweeper(stack: Stack, 
     posted_at = time.monotonic()
 
     rows = verify(
-        card, ledger, stack.checker, recovery_since=posted_at, recovery_bound_s=RECOVERY_BOUND_S, max_attempts=2
+        card, ledger, stack.checker, recovery_since=posted_at, recovery_bound_s=MID_BATCH_KILLED_S, max_attempts=2
     )
     times = stack.checker.report_times()
     recovered = [times[log_id] for log_id in unfinished if log_id in times]
@@ -337,7 +352,7 @@ def test_broker_down_30s_under_load(stack: Stack, card: Card) -> None:
     )
     ledger.stop()
 
-    verify(card, ledger, stack.checker, recovery_since=up_at, recovery_bound_s=RECOVERY_BOUND_S)
+    verify(card, ledger, stack.checker, recovery_since=up_at, recovery_bound_s=BROKER_DOWN_UNDER_LOAD_S)
     during = ledger.attempts(since=down_at, until=up_at)
     card.add(
         outage_s=round(up_at - down_at, 1),
@@ -347,8 +362,8 @@ def test_broker_down_30s_under_load(stack: Stack, card: Card) -> None:
     )
     if redis_answered:
         card.problem("Redis still answered after it was stopped")
-    if reconnect_s > BROKER_RECONNECT_MAX_S:
-        card.problem(f"the worker reconnected {reconnect_s:.1f} s after Redis returned (> {BROKER_RECONNECT_MAX_S} s)")
+    if reconnect_s > WORKER_RECONNECT_S:
+        card.problem(f"the worker reconnected {reconnect_s:.1f} s after Redis returned (> {WORKER_RECONNECT_S} s)")
     if not during:
         card.problem("no POST was made during the broker outage")
     not_202 = [a for a in during if a.status != 202]
@@ -362,6 +377,90 @@ def test_broker_down_30s_under_load(stack: Stack, card: Card) -> None:
         card.problem(f"{len(slow)} POST(s) during the outage took >= {POST_DEADLINE_S} s (max {max(slow):.2f} s)")
     if ready.status_code != 503 or "broker" not in ready.json().get("down", []):
         card.problem(f"/readyz during the broker outage: {ready.status_code} {ready.text[:200]}")
+    finish(stack, card, ledger)
+
+
+HEAL_WARM_POSTS = 6
+HEAL_OUTAGE_POSTS = 40
+HEAL_OUTAGE_S = 15.0
+# reports.dispatch's lines: a batch the broker refused, and the same batch published once it answered again.
+REFUSED_MARK = "not published"
+REPUBLISHED_MARK = "published once the broker answered again"
+
+
+def web_log(stack: Stack) -> str:
+    path = stack.logdir / "web.log"
+    return path.read_text(errors="replace") if path.exists() else ""
+
+
+# The sweeper sweeps as it starts, then every 300 s with a 300 s threshold: it cannot be what brings the
+# outage's logs back. On RabbitMQ the stack reaches the machine's RabbitMQ through a proxy of its own, which
+# the test cuts (the machine's RabbitMQ is shared: it must not be stopped).
+@pytest.mark.stack_settings(sweeper_stale_after_s=300.0, sweep_loop_s=300.0, rabbitmq_proxy=True)
+def test_broker_outage_heals_within_30s_of_its_return(stack: Stack, card: Card) -> None:
+    """The broker goes away for 15 s (Redis: the private redis-server stopped, back empty; RabbitMQ: the
+    stack's proxy cut, every connection closed and new ones refused) with nothing queued; 40 logs POSTed
+    meanwhile all answer 202, and their publishes are refused (the web log says so). Once the broker is
+    back, the publishers publish what was refused and the worker reconnects: every log has its report, the
+    last of the outage's logs within 30 s of the broker's return (BROKER_RETURN_REPORTED_S, issue 17 §3),
+    and the sweeper re-enqueued nothing. Prints the measured time."""
+    ledger = stack.ledger(fleet("EV-HEAL"))
+    ledger.burst(HEAL_WARM_POSTS, threads=2)
+    # Quiet before the fault: every warm log reported, nothing queued (what a broker loses with its data is
+    # the flush tests' business, not this one's).
+    wait_until(
+        lambda: completed(stack) == HEAL_WARM_POSTS and stack.queue_length() == 0, 60, 0.05, "the warm logs reported"
+    )
+    refused_before = web_log(stack).count(REFUSED_MARK)
+    stack.broker_down()
+    down_at = time.monotonic()
+    if stack.proxy is not None:
+        card.add(proxy_connections_cut=stack.proxy.reset_by_cut)
+    answered_while_down = stack.broker_answers()
+    ledger.burst(HEAL_OUTAGE_POSTS, threads=2)
+    posted_by = time.monotonic() - down_at
+    refused = web_log(stack).count(REFUSED_MARK) - refused_before
+    time.sleep(max(0.0, HEAL_OUTAGE_S - (time.monotonic() - down_at)))  # the fault's duration
+    stored_down = stack.checker.status_counts()
+    stack.broker_up()
+    up_at = time.monotonic()
+    up_wall = time.time()
+    answered_after = stack.broker_answers()
+
+    verify(card, ledger, stack.checker, recovery_since=up_at, recovery_bound_s=BROKER_RETURN_REPORTED_S)
+    outage = [record for record in ledger.snapshot()[HEAL_WARM_POSTS:] if record.accepted]
+    times = stack.checker.report_times()
+    reported = [times[record.log_id] for record in outage if record.log_id in times]
+    last_s = round(max(reported) - up_wall, 2) if reported else None
+    during = ledger.attempts(since=down_at, until=up_at)
+    card.add(
+        outage_s=round(up_at - down_at, 1),
+        outage_posts=ledger.summary(since=down_at, until=up_at),
+        posted_within_s=round(posted_by, 1),
+        publishes_refused=refused,
+        republished=web_log(stack).count(REPUBLISHED_MARK),
+        db_status_before_return=dict(stored_down),
+        outage_logs_reported=f"{len(reported)} of {len(outage)}",
+        last_report_after_broker_return_s=last_s,
+        promise_s=BROKER_RETURN_REPORTED_S,
+    )
+    print(f"\nbroker outage on {stack.broker}: last report {last_s} s after the broker's return")
+    if answered_while_down:
+        card.problem("the broker still answered after it was taken away")
+    if not answered_after:
+        card.problem("the broker did not answer after its return")
+    if len(during) < HEAL_OUTAGE_POSTS or any(a.status != 202 for a in during):
+        card.problem(f"outage POSTs: {sorted(str(a.status or a.error) for a in during)}, expected 202 each")
+    if refused < 1:
+        card.problem("no publish was refused during the outage: the fault did not reach the publishers")
+    if stored_down.get("completed", 0) != HEAL_WARM_POSTS:
+        card.problem(f"reports were written during the outage: {dict(stored_down)}")
+    if len(outage) != HEAL_OUTAGE_POSTS or len(reported) != len(outage):
+        card.problem(f"{len(outage) - len(reported)} of {len(outage)} outage log(s) have no report")
+    elif last_s is None or last_s > BROKER_RETURN_REPORTED_S:
+        card.problem(f"last report {last_s} s after the broker's return (> {BROKER_RETURN_REPORTED_S} s)")
+    if stack.sweeper_requeued():
+        card.problem(f"the sweeper re-enqueued {stack.sweeper_requeued()} log(s): it is not the recovery here")
     finish(stack, card, ledger)
 
 
@@ -391,11 +490,11 @@ def test_broker_flushed_with_tasks_queued(stack: Stack, card: Card) -> None:
     # Nothing else is posted until the sweeper has re-enqueued the flushed logs: a later task would top
     # its batch up with them and hide whether the sweeper works.
     swept_after_s = wait_until(
-        lambda: stack.sweeper_requeued() > swept_before, RECOVERY_BOUND_S, 0.1, "a sweeper re-enqueue after the flush"
+        lambda: stack.sweeper_requeued() > swept_before, FLUSHED_QUEUED_S, 0.1, "a sweeper re-enqueue after the flush"
     )
     ledger.burst(10, threads=2)  # traffic after the flush goes through as usual
 
-    verify(card, ledger, stack.checker, recovery_since=flushed_at, recovery_bound_s=RECOVERY_BOUND_S)
+    verify(card, ledger, stack.checker, recovery_since=flushed_at, recovery_bound_s=FLUSHED_QUEUED_S)
     card.add(
         queued_before_flush=queued,
         queued_after_flush=left,
@@ -417,24 +516,44 @@ FLUSH_MARK = "faults:flush-marker"
 
 @pytest.mark.redis_only
 def test_broker_flushed_under_running_worker(stack: Stack, card: Card) -> None:
-    """FLUSHALL while the worker, the web and the sweeper stay up and traffic goes on: the queue's routing
-    (kombu's binding keys) goes with the data; the logs must still all end with a report. Redis only."""
+    """FLUSHALL while the worker, the web and the sweeper stay up and traffic goes on, with work in the
+    broker at that moment: the report table is held so that both pool processes are inside a task (their
+    logs claimed, their messages unacknowledged in Redis) and more tasks wait in the queue; the flush drops
+    the queued tasks, the unacknowledged ones and the queue's routing (kombu's binding keys). Checked: tasks
+    were queued and logs claimed at the flush, the queue was empty after it; then every log must still end
+    with one report. Redis only."""
     assert stack.redis is not None
     ledger = stack.ledger(fleet("EV-FLUSH2"))
     ledger.start(threads=3, pause_s=0.1)
     wait_until(lambda: completed(stack) >= 5, 30, 0.05, "5 reports before the flush")
-    stack.redis.client().set(FLUSH_MARK, "1")
-    stack.redis.flushall()
-    flushed_at = time.monotonic()
-    flushed = not stack.redis.exists(FLUSH_MARK)
+    with stack.reports_held():
+        new_blocked(stack, set(), want=CONCURRENCY)  # both pool processes inside a task: logs claimed
+        wait_until(lambda: stack.queue_length() >= 1, 30, 0.05, "a task queued behind the blocked ones")
+        queued_at_flush = stack.queue_length()
+        claimed_at_flush = processing(stack)
+        stack.redis.client().set(FLUSH_MARK, "1")
+        stack.redis.flushall()
+        flushed_at = time.monotonic()
+        flushed = not stack.redis.exists(FLUSH_MARK)
+        queued_after_flush = stack.queue_length()
     at_flush = stored(stack)
     wait_until(lambda: stored(stack) >= at_flush + 20, 30, 0.05, "20 more logs stored after the flush")
     ledger.stop()
 
-    verify(card, ledger, stack.checker, recovery_since=time.monotonic(), recovery_bound_s=RECOVERY_BOUND_S)
-    card.add(flushed_s_before_end=round(time.monotonic() - flushed_at, 1), **ledger.summary())
+    verify(card, ledger, stack.checker, recovery_since=time.monotonic(), recovery_bound_s=FLUSHED_RUNNING_S)
+    card.add(
+        queued_at_flush=queued_at_flush,
+        claimed_at_flush=claimed_at_flush,
+        queued_after_flush=queued_after_flush,
+        flushed_s_before_end=round(time.monotonic() - flushed_at, 1),
+        **ledger.summary(),
+    )
     if not flushed:
         card.problem("the marker key survived FLUSHALL")
+    if queued_at_flush < 1 or claimed_at_flush < CONCURRENCY:
+        card.problem(f"the flush found {queued_at_flush} task(s) queued, {claimed_at_flush} log(s) claimed")
+    if queued_after_flush != 0:
+        card.problem(f"{queued_after_flush} task(s) still queued after FLUSHALL")
     finish(stack, card, ledger)
 
 
@@ -474,7 +593,7 @@ def test_postgres_restart_under_load(stack: Stack, card: Card) -> None:
     wait_until(lambda: completed(stack) >= at_start + 10, 60, 0.1, "10 reports after the restart")
     ledger.stop()
 
-    verify(card, ledger, stack.checker, recovery_since=up_at, recovery_bound_s=RECOVERY_BOUND_S, max_attempts=2)
+    verify(card, ledger, stack.checker, recovery_since=up_at, recovery_bound_s=POSTGRES_RESTART_S, max_attempts=2)
     during = [a for a in ledger.attempts(since=down_at, until=starting_at) if a.ended <= starting_at]
     during += probe.attempts()
     around = ledger.attempts(since=stopping_at, until=up_at) + probe.attempts()
@@ -597,7 +716,7 @@ def test_crash_between_commit_and_publish(stack: Stack, card: Card, tmp_path: Pa
 
     ledger = stack.ledger(logs)
     ledger.burst(len(logs), threads=2)  # the vehicles retry: same content, the stored log_id
-    verify(card, ledger, stack.checker, recovery_since=crashed_at, recovery_bound_s=RECOVERY_BOUND_S)
+    verify(card, ledger, stack.checker, recovery_since=crashed_at, recovery_bound_s=CRASH_BEFORE_PUBLISH_S)
     retry_statuses = sorted(str(a.status) for a in ledger.attempts())
     card.add(retry_statuses=retry_statuses)
     if len(rows_after_crash) != len(logs) or any(row.status != "pending" for row in rows_after_crash.values()):
@@ -628,7 +747,7 @@ def test_web_worker_killed_between_commit_and_publish(stack: Stack, card: Card) 
     logs = list(fleet("EV-GUNI", vehicles=4, logs_per_vehicle=50))
     ledger = stack.ledger(logs[:4], request_timeout_s=60.0)
     ledger.burst(4, threads=2)
-    wait_until(lambda: completed(stack) >= 4, RECOVERY_BOUND_S, 0.05, "the first 4 reports")
+    wait_until(lambda: completed(stack) >= 4, WEB_KILLED_BEFORE_PUBLISH_S, 0.05, "the first 4 reports")
     done_before = completed(stack)
     hung = stack.ledger(logs[4:], request_timeout_s=60.0)
     with stack.redis.hung():
@@ -650,7 +769,7 @@ def test_web_worker_killed_between_commit_and_publish(stack: Stack, card: Card) 
     back_at = time.monotonic()
 
     for each in (hung, resend):
-        verify(card, each, stack.checker, recovery_since=back_at, recovery_bound_s=RECOVERY_BOUND_S)
+        verify(card, each, stack.checker, recovery_since=back_at, recovery_bound_s=WEB_KILLED_BEFORE_PUBLISH_S)
     resent = Counter(str(a.status or a.error) for a in resend.attempts())
     by_key = {record.key: record.log_id for record in committed}
     card.add(
@@ -773,8 +892,8 @@ def test_kill_whole_worker_mid_batch_every_alert_change_and_delivery_exactly_onc
     started. Afterwards every alert change happened exactly once: one alert per (vehicle, type), never a
     second; the occurrences of each type equal the reports that show it (no change lost or doubled);
     sequence 3 and 3 deliveries (opened, updated, resolved) per alert, all delivered to a real receiver
-    on loopback that verifies every signature with standardwebhooks, in sequence order per alert; duplicates
-    by webhook-id counted."""
+    on loopback that verifies every signature with standardwebhooks, in sequence order per alert, and none
+    twice (no duplicate by webhook-id: exactly once)."""
     receiver = WebhookReceiver()
     try:
         headers = {"Authorization": f"Bearer {stack.token()}"}
@@ -801,7 +920,7 @@ def test_kill_whole_worker_mid_batch_every_alert_change_and_delivery_exactly_onc
                 ledger,
                 stack.checker,
                 recovery_since=settled_from,
-                recovery_bound_s=RECOVERY_BOUND_S,
+                recovery_bound_s=ALERT_PHASE_S,
                 max_attempts=2,
             )
             deliver_all(stack, since=settled_from, what=f"phase {minute}")
@@ -868,8 +987,8 @@ def test_kill_whole_worker_mid_batch_every_alert_change_and_delivery_exactly_onc
             card.problem(f"{len(missing)} delivery(ies) never arrived, e.g. {sorted(missing)[:3]}")
         if receiver.out_of_order():
             card.problem(f"out of sequence order: {receiver.out_of_order()[:3]}")
-        if receiver.duplicates() > len(delivery_ids) // 100:
-            card.problem(f"{receiver.duplicates()} duplicate(s) by webhook-id: more than 1 % of the deliveries")
+        if receiver.duplicates():
+            card.problem(f"{receiver.duplicates()} duplicate(s) by webhook-id: a delivery arrived more than once")
         print(f"\nalerts under kill -9 mid-batch: {receiver.summary()}")
         finish(stack, card, ledger)
     finally:

@@ -60,7 +60,9 @@ class Card:
     def problem(self, text: str) -> None:
         self.problems.append(text)
 
-    def format(self) -> str:
+    def format(self, verdict: str | None = None) -> str:
+        """The card; its verdict line is `verdict` when given (the fault tests pass their pytest outcome), else
+        PASS or FAIL by the problems recorded (the soak, which is no test)."""
         lines = [f"--- report card: {self.name}"]
         lines += [f"    {key}: {value}" for key, value in self.figures.items()]
         distinct = Counter(self.problems)
@@ -68,8 +70,28 @@ class Card:
             lines.append(f"    PROBLEM: {problem}" + (f" (x{count})" if count > 1 else ""))
         if len(distinct) > 30:
             lines.append(f"    ... {len(distinct) - 30} more distinct problems")
-        lines.append(f"    verdict: {'PASS' if not self.problems else 'FAIL'}")
+        lines.append(f"    verdict: {verdict or ('PASS' if not self.problems else 'FAIL')}")
         return "\n".join(lines)
+
+
+def outcome_verdict(setup: Any, call: Any) -> str:
+    """A fault test's verdict from its pytest reports (pytest.TestReport of its setup and call phases, None
+    when a phase did not run): PASS only if the body passed, so an error before its checks is never PASS."""
+    if setup is not None and setup.failed:
+        return f"ERROR in setup ({_crash_line(setup)})"
+    if call is None:
+        return "ERROR (the test body did not run)"
+    if call.passed:
+        return "PASS"
+    if call.skipped:
+        return f"SKIPPED ({_crash_line(call)})"
+    return f"FAIL ({_crash_line(call)})"
+
+
+def _crash_line(report: Any) -> str:
+    crash = getattr(report.longrepr, "reprcrash", None)
+    message = crash.message if crash is not None else str(report.longrepr)
+    return (message.strip().splitlines() or ["?"])[0][:200]
 
 
 def _ts(value: Any) -> str:

@@ -23,6 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import psutil
@@ -47,6 +48,7 @@ from tests.support.infra import (
     wait_for_http,
 )
 from tests.support.ledger import Ledger
+from tests.support.proxy import TcpProxy
 from tests.support.waiting import wait_until
 
 BROKERS = ("redis", "rabbitmq")
@@ -71,6 +73,9 @@ class StackSettings:
     throttle_rate: str = "100000/min"
     log_level: str = "INFO"
     extra_env: tuple[tuple[str, str], ...] = ()
+    # RabbitMQ through a TCP proxy of the stack's own (tests.support.proxy), so that broker_down() can cut
+    # the service off the machine's RabbitMQ without stopping it for anyone else.
+    rabbitmq_proxy: bool = False
 
 
 @dataclass
@@ -90,6 +95,7 @@ class Stack:
     env: dict[str, str] = field(default_factory=dict)
     redis: PrivateRedis | None = None
     vhost: RabbitVhost | None = None
+    proxy: TcpProxy | None = None
     web: subprocess.Popen | None = None
     worker: subprocess.Popen | None = None
     sweeper: subprocess.Popen | None = None
@@ -123,7 +129,11 @@ class Stack:
     @property
     def broker_url(self) -> str:
         if self.vhost is not None:
-            return self.vhost.url()
+            url = self.vhost.url()
+            if self.proxy is not None:
+                parts = urlsplit(url)
+                url = urlunsplit(parts._replace(netloc=f"{parts.netloc.rsplit('@', 1)[0]}@127.0.0.1:{self.proxy.port}"))
+            return url
         assert self.redis is not None
         return self.redis.url(0)
 
@@ -134,6 +144,9 @@ class Stack:
             self.redis.start()
             if self.broker == "rabbitmq":
                 self.vhost = RabbitVhost().create()
+                if self.settings.rabbitmq_proxy:
+                    target = urlsplit(self.vhost.base_url)
+                    self.proxy = TcpProxy(target.hostname or "127.0.0.1", target.port or 5672).start()
             self.env = service_env(
                 db_url=self.db_url, broker_url=self.broker_url, queue=self.queue, cache_url=self.redis.url(1)
             )
@@ -187,6 +200,8 @@ class Stack:
             self.redis.close()
         if self.vhost is not None:
             self.vhost.close()
+        if self.proxy is not None:
+            self.proxy.close()
 
     # ------------------------------------------------------------------ the worker
     def worker_log_path(self, generation: int | None = None) -> Path:
@@ -271,6 +286,36 @@ class Stack:
         return info
 
     # ------------------------------------------------------------------ the broker
+    def broker_down(self) -> None:
+        """The broker goes away: the private redis-server stopped (broker and cache; it comes back empty), or
+        the stack's proxy to RabbitMQ cut (connections closed, new ones refused; the queue is kept)."""
+        if self.broker == "redis":
+            assert self.redis is not None
+            self.redis.stop()
+        else:
+            assert self.proxy is not None, "a RabbitMQ outage needs StackSettings(rabbitmq_proxy=True)"
+            self.proxy.cut()
+
+    def broker_up(self) -> None:
+        """The broker is back, on the same address."""
+        if self.broker == "redis":
+            assert self.redis is not None
+            self.redis.start()
+        else:
+            assert self.proxy is not None
+            self.proxy.restore()
+
+    def broker_answers(self) -> bool:
+        """A fresh connection to the broker's URL as the service sees it succeeds (1 s timeout)."""
+        from kombu import Connection
+
+        try:
+            with Connection(self.broker_url, connect_timeout=1, transport_options={"max_retries": 0}) as conn:
+                conn.ensure_connection(max_retries=1, timeout=1)
+                return True
+        except Exception:
+            return False
+
     def queue_length(self) -> int:
         """Report tasks waiting in the stack's queue."""
         if self.vhost is not None:
