@@ -16,7 +16,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):  # type: ignore[no-untyped-def]
         parser.add_argument("--vehicles", type=int, default=20)
-        parser.add_argument("--logs-per-vehicle", type=int, default=120, help="Daily logs, the last one today.")
+        parser.add_argument("--logs-per-vehicle", type=int, default=120, help="Daily logs, the last one within the past 12 hours.")
         parser.add_argument("--base-url", default="http://127.0.0.1:8000")
 
     def handle(self, *args, **options):  # type: ignore[no-untyped-def]
@@ -25,9 +25,12 @@ class Command(BaseCommand):
             # A second `make run` keeps the demo fleet as it is (and what was posted to it since).
             self.stdout.write("The demo fleet is seeded already: its logs are kept.")
         else:
-            # Daily histories that end today (00:00 UTC), so that the dashboard's recent windows have data.
-            today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-            start = today - timedelta(days=options["logs_per_vehicle"] - 1)
+            # Daily histories whose last log lies in the past 12 hours, so that the dashboard's recent windows
+            # have data: each log falls in the first half of its day-long slot (simulator.generator), so the
+            # last slot starts 12 h ago. (Starting it at today's midnight put the last log in the future
+            # shortly after midnight, where validation refused it: 19 of 20 logs seeded at 00:45 UTC.)
+            now = datetime.now(UTC).replace(microsecond=0)
+            start = now - timedelta(days=options["logs_per_vehicle"] - 1, hours=12)
             call_command(
                 "seed_diagnostics",
                 vehicles=options["vehicles"],
