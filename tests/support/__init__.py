@@ -58,6 +58,11 @@ Public API (import from the submodules):
     ``backoff_delay(retry, base_s=, cap_s=, rng=)``: the only polling loop and the only backoff.
 
 ``tests.support.bounds``
-    ``RECOVERY_BOUND_S`` (the one fixed recovery bound of the fault runs, from documented settings) and
-    ``WORKER_CRASH_RECOVERY_S``.
+    One named recovery bound per fault scenario (``BASELINE_S``, ``BROKER_RETURN_REPORTED_S`` ...), each
+    summed from documented settings with its why, and ``WORKER_CRASH_RECOVERY_S``.
+
+``tests.support.proxy``
+    ``TcpProxy(host, port)``: a loopback TCP proxy a test can ``cut()`` (connections closed, new ones
+    refused) and ``restore()``; the stack puts one in front of RabbitMQ with ``StackSettings(rabbitmq_proxy=True)``
+    (``Stack.broker_down()`` / ``broker_up()``).
 """
