@@ -28,12 +28,12 @@ run: install frontend-if-node ## Serve on 127.0.0.1:8000 with demo data and the 
 # pytest-xdist: one test process per core (two here), each with its own test database; a module's tests stay
 # on one process (--dist loadfile) so module-scoped workers and servers start once.
 TEST_WORKERS ?= auto
-test: install ## The fast suites on pytest-xdist (everything but the slow marker) and the dashboard's unit tests: about 4 min from a fresh clone
+test: install ## The fast suites on pytest-xdist (everything but the slow marker) and the dashboard's unit tests: about 3 min from a fresh clone
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile -m "not slow"
 	@if $(NODE_OK); then $(MAKE) --no-print-directory test-frontend; \
 	 elif [ "$$CI" = "true" ]; then echo "$(NODE_HELP)"; exit 1; else echo "note: $(NODE_HELP)"; fi
 
-test-slow: install frontend-if-node ## The slow suites, one test at a time: faults, the browser, e2e and schemathesis, live observability, RabbitMQ worker runs
+test-slow: install frontend-if-node ## The slow suites, one test at a time: faults, the browser, e2e and schemathesis, live observability, RabbitMQ worker runs (about 8 min)
 	$(BIN)/python -m pytest -m slow
 
 test-all: test test-slow ## Everything CI runs: make test, then make test-slow
