@@ -1,4 +1,4 @@
-"""Celery tasks: thin interfaces over alerts.services. Tasks take ids, never objects."""
+"""Celery tasks: thin interfaces over alerts.services (actions, delivery). Tasks take ids, never objects."""
 
 import logging
 import uuid

@@ -20,6 +20,7 @@ is served as it is.
 
 import glob
 import hmac
+import logging
 import os
 import shutil
 import time
@@ -38,6 +39,8 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
 from common import vocabulary
+
+logger = logging.getLogger(__name__)
 
 INGEST_OUTCOMES = vocabulary.codes(vocabulary.INGEST_OUTCOMES)
 
@@ -119,7 +122,8 @@ class DatabaseGaugesCollector(Collector):
         up = GaugeMetricFamily("battery_metrics_database_up", "1 if the scrape's database query succeeded.")
         try:
             gauges = self._read()
-        except Exception:  # the database is down: /readyz says why; metrics still serve the counters
+        except Exception as exc:  # a scrape survives anything (the database down, most often); counters still serve
+            logger.warning("metrics: database gauges dropped (%s: %s)", type(exc).__name__, exc)
             up.add_metric([], 0)
             yield up
             return

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 
 from django.conf import settings
 from django.core.cache import cache
+from redis.exceptions import RedisError
 from rest_framework.throttling import BaseThrottle
 
 logger = logging.getLogger(__name__)
@@ -51,7 +52,7 @@ def bump_counters(counters: list[tuple[str, int]]) -> list[int] | None:
             cache.add(key, 0, timeout=ttl)
             counts.append(cache.incr(key))
         return counts
-    except Exception as exc:  # connection refused, timeout, a key evicted between add and incr ...
+    except (RedisError, ValueError) as exc:  # refused, timed out, read-only; a key evicted between add and incr
         logger.warning("rate limits: cache unavailable (%s: %s)", type(exc).__name__, exc)
         return None
 

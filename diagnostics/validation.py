@@ -152,7 +152,7 @@ def _log_fast(raw: bytes) -> dict[str, Any] | None:
     """The validated log, or None when the full path must decide (never a wrong acceptance)."""
     try:
         log = _decoder.decode(raw)
-    except Exception:  # malformed JSON, wrong types, unknown fields, bad UTF-8 ...: the full path names it
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):  # malformed, mistyped, bad UTF-8: full path
         return None
     cells = log.cells
     if not contract.VEHICLE_ID_RE.fullmatch(log.vehicle_id):
@@ -195,7 +195,7 @@ def _json_array_fast(raw: bytes) -> list[BulkItem] | None:
     """Every item's validated log when the fast path accepts them all; None when the full path must decide."""
     try:
         parts = _array_decoder.decode(raw)
-    except Exception:  # not an array, malformed, too deep (RecursionError): the strict parse names it
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):  # not an array, malformed, too deep
         return None
     if len(parts) > settings.MAX_BULK_ITEMS:
         return None  # a 413, unless the strict parse fails first (a 400): the full path decides which

@@ -12,6 +12,7 @@ import functools
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import connection
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
@@ -43,7 +44,7 @@ class FleetJWTAuthentication(JWTAuthentication):
         try:
             # The id field's own conversion, so a signed but odd claim is "not found", never a SQL error.
             user_id = model._meta.get_field(api_settings.USER_ID_FIELD).to_python(user_id)
-        except Exception as exc:
+        except (DjangoValidationError, OverflowError) as exc:  # to_python refused it; int() of an infinite float
             raise AuthenticationFailed(_("User not found"), code="user_not_found") from exc
         sql, attnames = _user_query()
         with connection.cursor() as cursor:

@@ -13,16 +13,18 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from alerts import services
+from alerts import rules, services
 from alerts.models import Alert, AlertWatermark, DeliveryAttempt, Webhook, WebhookDelivery
 from alerts.services import (
     alert_acknowledge,
     alert_resolve,
     alerts_escalate,
+    evaluation,
     webhook_create,
     webhook_deliveries_due,
     webhook_delivery_attempt,
 )
+from alerts.services import delivery as delivery_service
 from reports.selectors import fleet_summary
 from reports.services import battery_reports_generate
 from reports.tasks import MAX_ATTEMPTS
@@ -317,7 +319,7 @@ def hook(fleet, settings):  # type: ignore[no-untyped-def]
     settings.WEBHOOK_ALLOW_PRIVATE = True
 
     def _hook(url: str = "http://127.0.0.1:9/", events: list[str] | None = None) -> Webhook:
-        return webhook_create(fleet_id=fleet.id, url=url, events=events or list(services.rules.EVENTS))
+        return webhook_create(fleet_id=fleet.id, url=url, events=events or list(rules.EVENTS))
 
     return _hook
 
@@ -359,14 +361,14 @@ def test_an_alert_change_writes_one_delivery_per_subscribed_webhook(post, hook, 
 
 def test_outbox_rows_commit_or_roll_back_with_the_alert(post, hook, monkeypatch):
     hook()
-    real = services._outbox_write
+    real = evaluation.outbox_write
 
     def write_then_fail(*args: Any, **kwargs: Any) -> Any:
         real(*args, **kwargs)
         assert WebhookDelivery.objects.count() == 1  # written, in the batch's transaction
         raise RuntimeError("the batch dies after the outbox write")
 
-    monkeypatch.setattr(services, "_outbox_write", write_then_fail)
+    monkeypatch.setattr(evaluation, "outbox_write", write_then_fail)
     ids = post(log("EV-A1", 1, hot=50.0))
     with pytest.raises(RuntimeError):
         battery_reports_generate(log_ids=ids, max_attempts=MAX_ATTEMPTS)
@@ -442,8 +444,8 @@ def test_a_failing_receiver_is_retried_with_backoff_then_given_up(post, receiver
         at = delivery.next_attempt_at
         send_due(at)
     assert delivery.status == "failed"
-    assert delivery.attempts == len(services.rules.DELIVERY_RETRY_DELAYS) + 1 >= 6
-    assert waits == list(services.rules.DELIVERY_RETRY_DELAYS)
+    assert delivery.attempts == len(rules.DELIVERY_RETRY_DELAYS) + 1 >= 6
+    assert waits == list(rules.DELIVERY_RETRY_DELAYS)
     assert at - now >= timedelta(hours=1)
     assert len(server.received) == delivery.attempts  # every attempt arrived, each signature verified
     assert server.rejected == []
@@ -634,14 +636,14 @@ def test_the_fleet_summary_counts_unresolved_alerts_by_severity(post, fleet, oth
 def test_a_webhook_deleted_during_an_attempt_ends_it_quietly(post, receiver, fleet, monkeypatch):
     server, webhook = receiver
     run_batch(post(log("EV-A1", 1, hot=50.0)))
-    real_send = services.webhook_send
+    real_send = delivery_service.webhook_send
 
     def send_then_delete(**kwargs: Any) -> Any:
         result = real_send(**kwargs)
         services.webhook_delete(fleet_id=fleet.id, webhook_id=webhook.id)
         return result
 
-    monkeypatch.setattr(services, "webhook_send", send_then_delete)
+    monkeypatch.setattr(delivery_service, "webhook_send", send_then_delete)
     assert send_due(timezone.now()) == [None]
     assert len(server.received) == 1
     assert (Webhook.objects.count(), WebhookDelivery.objects.count()) == (0, 0)
@@ -651,7 +653,7 @@ def test_a_webhook_deleted_during_an_attempt_ends_it_quietly(post, receiver, fle
 def test_no_answer_within_the_timeout_is_a_failed_attempt(post, receiver, monkeypatch, delay_s):
     server, _ = receiver
     server.delay_s = delay_s
-    monkeypatch.setattr(services, "DELIVERY_TIMEOUT_S", 0.5)  # the contract's 5 s, scaled down
+    monkeypatch.setattr(delivery_service, "DELIVERY_TIMEOUT_S", 0.5)  # the contract's 5 s, scaled down
     run_batch(post(log("EV-A1", 1, hot=50.0)))
     assert send_due(timezone.now()) == ["delivered" if delay_s == 0 else "pending"]
     attempt = DeliveryAttempt.objects.get()

@@ -16,7 +16,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):  # type: ignore[no-untyped-def]
         parser.add_argument("--vehicles", type=int, default=20)
-        parser.add_argument("--logs-per-vehicle", type=int, default=120, help="Daily logs, the last one within the past 12 hours.")
+        parser.add_argument(
+            "--logs-per-vehicle", type=int, default=120, help="Daily logs, the last one within the past 12 hours."
+        )
         parser.add_argument("--base-url", default="http://127.0.0.1:8000")
 
     def handle(self, *args, **options):  # type: ignore[no-untyped-def]
