@@ -104,9 +104,7 @@ def test_real_worker_retry_of_a_committed_log_adds_no_report(real_worker, fleet,
     # The duplicate's task has run once the worker logs that it found the log completed: only then is the
     # database checked (a second report or attempt would show).
     try:
-        wait_until(
-            lambda: _handled_elsewhere_lines(real_worker, first.log_id), TIMEOUT_S, 0.1, "the duplicate's task"
-        )
+        wait_until(lambda: _handled_elsewhere_lines(real_worker, first.log_id), TIMEOUT_S, 0.1, "the duplicate's task")
     except TimeoutError as exc:
         pytest.fail(f"{exc}; worker log:\n{real_worker.tails()}")
     real_worker.assert_alive()
