@@ -144,7 +144,7 @@ def test_readyz_answers_within_2_s_naming_a_check_that_hangs(anon, db, monkeypat
     import common.views
 
     def hang() -> None:
-        time.sleep(5)
+        time.sleep(5)  # on purpose: a check that hangs past /readyz's 2 s deadline (the test checks it answers first)
 
     checks = dict(common.views._CHECKS)
     checks["database"] = (hang, checks["database"][1])

@@ -1,12 +1,12 @@
 """Vehicles retry: 50 identical POSTs at once through granian make exactly one log and one report."""
 
 import threading
-import time
 
 import httpx
 import pytest
 
 from fleets.services import api_user_create
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
 CONCURRENT = 50
@@ -43,7 +43,5 @@ def test_fifty_concurrent_identical_posts_make_one_log_and_one_report(stack, sam
     from vehicles.models import DiagnosticLog
 
     assert DiagnosticLog.objects.count() == 1
-    deadline = time.monotonic() + 30
-    while not BatteryReport.objects.exists() and time.monotonic() < deadline:
-        time.sleep(0.1)
+    wait_until(BatteryReport.objects.exists, 30, 0.1, "the log's report")
     assert BatteryReport.objects.count() == 1

@@ -1,7 +1,6 @@
 """End to end: a simulated fleet POSTs over HTTP to granian; a real Celery worker on a real broker
 computes the reports; we poll them over HTTP and check them against the rules."""
 
-import time
 from datetime import UTC, datetime
 
 import httpx
@@ -11,6 +10,7 @@ from fleets.services import api_user_create
 from reports.health import BatterySnapshot, evaluate
 from simulator.client import run_simulation
 from tests.conftest import load_cases
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -25,16 +25,21 @@ def _token(base: str, username: str, password: str) -> str:
 
 
 def _poll_report(client: httpx.Client, log_id: str) -> dict:
-    deadline = time.monotonic() + POLL_TIMEOUT_S
-    while True:
+    """The report once GET answers 200; until then every answer is the contract's 202 with Retry-After."""
+    last: list[httpx.Response] = []
+
+    def ready() -> bool:
         response = client.get(f"/api/v1/reports/{log_id}")
+        last[:] = [response]
         if response.status_code == 200:
-            return response.json()
+            return True
         assert response.status_code == 202, response.text
         assert response.json() == {"log_id": log_id, "status": "processing"}
         assert int(response.headers["Retry-After"]) >= 1
-        assert time.monotonic() < deadline, f"report {log_id} not ready after {POLL_TIMEOUT_S} s"
-        time.sleep(0.1)
+        return False
+
+    wait_until(ready, POLL_TIMEOUT_S, 0.1, f"report {log_id}")
+    return last[0].json()
 
 
 def test_simulated_fleet_reports_match_the_rules(stack):

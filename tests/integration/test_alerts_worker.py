@@ -3,7 +3,6 @@ transaction, publishes the delivery task after commit, and a real worker deliver
 loopback. Needs the broker (REQUIRE_BROKER=1 turns a missing one into a failure)."""
 
 import os
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -11,6 +10,7 @@ import pytest
 from alerts.models import Alert, WebhookDelivery
 from alerts.services import webhook_create
 from tests.integration.test_alerts import Receiver, log
+from tests.support.waiting import wait_until
 
 pytestmark = [pytest.mark.broker, pytest.mark.django_db(transaction=True)]
 
@@ -39,10 +39,15 @@ def test_a_real_worker_opens_the_alert_and_delivers_it_signed(real_worker, fleet
         webhook = webhook_create(fleet_id=fleet.id, url=receiver.url, events=["alert.opened"])
         receiver.secret = webhook.secret
         log_id = ingest(fleet, log("EV-W1", 1, hot=50.0)).log_id
-        deadline = time.monotonic() + TIMEOUT_S
-        while not receiver.received and time.monotonic() < deadline:
+
+        def received() -> bool:
             real_worker.assert_alive()
-            time.sleep(0.2)
+            return bool(receiver.received)
+
+        try:
+            wait_until(received, TIMEOUT_S, 0.2, "the alert.opened webhook")
+        except TimeoutError as exc:
+            pytest.fail(f"{exc}; worker log:\n{real_worker.log_tail()}")
         assert receiver.rejected == []
         assert len(receiver.received) == 1, real_worker.log_tail()
         event = receiver.received[0]
@@ -52,9 +57,13 @@ def test_a_real_worker_opens_the_alert_and_delivers_it_signed(real_worker, fleet
         assert event["data"]["alert"]["last_log_id"] == str(log_id)
         delivery = WebhookDelivery.objects.get()
         assert event["id"] == f"msg_{delivery.id}"
-        while delivery.status == "pending" and time.monotonic() < deadline:
-            time.sleep(0.1)
+        # The receiver answered before the worker records the delivery: wait for the row to say so.
+
+        def recorded() -> bool:
             delivery.refresh_from_db()
+            return delivery.status != "pending"
+
+        wait_until(recorded, TIMEOUT_S, 0.1, "the delivery's status")
         assert (delivery.status, delivery.attempts, delivery.last_status_code) == ("delivered", 1, 204)
     finally:
         receiver.close()

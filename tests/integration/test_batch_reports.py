@@ -1,7 +1,6 @@
 """The batched report path: many logs per task, three statements per batch, still exactly one report each."""
 
 import threading
-import time
 import uuid
 from datetime import timedelta
 from unittest.mock import patch
@@ -16,6 +15,7 @@ from reports.models import BatteryReport
 from reports.services import BATCH_FILL, battery_reports_generate, claims_abandoned_release
 from reports.tasks import MAX_ATTEMPTS, generate_battery_reports
 from simulator.generator import mock_log
+from tests.support.waiting import wait_until
 from vehicles.models import DiagnosticLog, ProcessingStatus
 
 
@@ -187,14 +187,13 @@ def _dies(other) -> None:  # type: ignore[no-untyped-def]
         cursor.execute("SELECT pg_backend_pid()")
         (pid,) = cursor.fetchone()
     other.close()
-    deadline = time.monotonic() + 10
-    while True:
+
+    def backend_gone() -> bool:
         with connection.cursor() as cursor:
             cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = %s", [pid])
-            if cursor.fetchone()[0] == 0:
-                return
-        assert time.monotonic() < deadline, f"backend {pid} still alive 10 s after its client closed"
-        time.sleep(0.01)
+            return cursor.fetchone()[0] == 0
+
+    wait_until(backend_gone, 10, 0.01, f"the end of backend {pid} after its client closed")
 
 
 @pytest.mark.django_db(transaction=True)

@@ -7,6 +7,7 @@ Needs a broker (a private redis-server, tests.support.infra) and, for the Promet
 the skip a failure.
 """
 
+import itertools
 import json
 import re
 import shutil
@@ -110,13 +111,16 @@ def _log(vehicle: str, minute: int, *, hot: bool = False, capacity: float = 55.0
 
 
 def _wait_for_reports(client: httpx.Client, log_ids: list[str], timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
     waiting = list(log_ids)
-    while waiting and time.monotonic() < deadline:
-        waiting = [log_id for log_id in waiting if client.get(f"/api/v1/reports/{log_id}").status_code != 200]
-        if waiting:
-            time.sleep(0.2)
-    assert not waiting, f"no report for {waiting}"
+
+    def reported() -> bool:
+        waiting[:] = [log_id for log_id in waiting if client.get(f"/api/v1/reports/{log_id}").status_code != 200]
+        return not waiting
+
+    try:
+        wait_until(reported, timeout, 0.2, "every report")
+    except TimeoutError as exc:
+        pytest.fail(f"{exc}: no report for {waiting}")
 
 
 def _samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -227,8 +231,10 @@ def test_the_worker_writes_only_json_lines_from_start_to_shutdown_under_log_form
         log = tmp_path / "worker.log"
         worker = start_worker(env, queue, log, concurrency=1)
         try:
-            ready = _wait_for(lambda: "ready." in log.read_text(errors="replace"), timeout=60, step=0.2)
-            assert ready is not None, log.read_text()[-3000:]
+            try:
+                wait_until(lambda: "ready." in log.read_text(errors="replace"), 60, 0.2, "the worker's ready line")
+            except TimeoutError as exc:
+                pytest.fail(f"{exc}:\n{log.read_text()[-3000:]}")
         finally:
             stop(worker)
         connection.close()
@@ -297,21 +303,22 @@ def test_a_real_prometheus_scrapes_metrics_and_every_dashboard_panel_returns_dat
         )
         base = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.monotonic() + 60
             scrapes = 0.0
-            minute = 20
-            while time.monotonic() < deadline:
+            minutes = itertools.count(20)
+
+            def scraped_thrice() -> bool:
+                nonlocal scrapes
                 # Traffic between scrapes, so rates and quantiles have something to show.
-                client.post("/api/v1/diagnostics", json=_log("PROM-LIVE", minute, hot=True))
-                minute += 1
+                client.post("/api/v1/diagnostics", json=_log("PROM-LIVE", next(minutes), hot=True))
                 try:
                     result = _prometheus_query(base, 'count_over_time(up{job="battery-health"}[5m])')
                     scrapes = float(result[0]["value"][1]) if result else 0.0
-                    if scrapes >= 3 and _prometheus_query(base, 'up{job="battery-health"} == 1'):
-                        break
+                    return scrapes >= 3 and bool(_prometheus_query(base, 'up{job="battery-health"} == 1'))
                 except (httpx.HTTPError, ValueError):  # until its TSDB is up, Prometheus answers 503 in plain text
-                    pass
-                time.sleep(0.5)
+                    return False
+
+            with suppress(TimeoutError):
+                wait_until(scraped_thrice, 60, 0.5, "3 scrapes of the service")
             assert scrapes >= 3, (tmp_path / "prometheus.log").read_text()[-2000:]
             empty = []
             for dashboard, title, expr in queries:
@@ -360,16 +367,6 @@ def _worker_alive(env: dict[str, str], max_age: float) -> int:
     ).returncode
 
 
-def _wait_for(predicate: Any, timeout: float, step: float = 1.0) -> float | None:
-    """Seconds until `predicate()` held, or None if it did not within `timeout`."""
-    start = time.monotonic()
-    while time.monotonic() - start < timeout:
-        if predicate():
-            return time.monotonic() - start
-        time.sleep(step)
-    return None
-
-
 def test_a_worker_whose_broker_froze_fails_its_liveness_check_and_recovers(tmp_path):
     if not shutil.which("redis-server"):
         skip_or_fail("redis-server is not installed (needed to freeze a private broker)")
@@ -396,15 +393,20 @@ def test_a_worker_whose_broker_froze_fails_its_liveness_check_and_recovers(tmp_p
                 response = client.post("/api/v1/diagnostics", json=_log("ALIVE", minute))
                 assert response.status_code == 202, response.text
                 accepted.append(response.json()["log_id"])
-            failed_after = _wait_for(lambda: _worker_alive(stack.env, 10) == 1, timeout=60)
-            assert failed_after is not None, "the liveness check still passes with the broker frozen"
+            failed_after = wait_until(
+                lambda: _worker_alive(stack.env, 10) == 1, 60, 1.0, "the liveness check failing, broker frozen"
+            )
             assert stack.worker.poll() is None  # alive, but not consuming: what a process check misses
             print(f"figures: /readyz answered in {elapsed:.2f} s; liveness failed {failed_after:.1f} s after SIGSTOP")
         finally:
             redis.send_signal(signal.SIGCONT)
 
-        recovered_after = _wait_for(lambda: _worker_alive(stack.env, 10) == 0, timeout=60)
-        assert recovered_after is not None, stack.worker_log.read_text()[-3000:]
+        try:
+            recovered_after = wait_until(
+                lambda: _worker_alive(stack.env, 10) == 0, 60, 1.0, "the liveness check passing, broker back"
+            )
+        except TimeoutError as exc:
+            pytest.fail(f"{exc}:\n{stack.worker_log.read_text()[-3000:]}")
         print(f"figures: liveness recovered {recovered_after:.1f} s after SIGCONT")
         # Readiness comes back as an event too (its checks reconnect with a 1 s deadline), not at the instant
         # liveness does: one run on a loaded machine (load average 6) answered 503 to a single GET here.
@@ -414,8 +416,10 @@ def test_a_worker_whose_broker_froze_fails_its_liveness_check_and_recovers(tmp_p
             last_ready[:] = [httpx.get(f"{stack.url}/readyz", timeout=10)]
             return last_ready[0].status_code == 200
 
-        ready_after = _wait_for(ready_again, timeout=30, step=0.5)
-        assert ready_after is not None, last_ready[0].text
+        try:
+            ready_after = wait_until(ready_again, 30, 0.5, "/readyz 200")
+        except TimeoutError as exc:
+            pytest.fail(f"{exc}: {last_ready[0].text}")
         print(f"figures: /readyz 200 again {recovered_after + ready_after:.1f} s after SIGCONT")
         # Publishes lost to the freeze are the sweeper's (Celery beat in production): run it once.
         subprocess.run(

@@ -5,7 +5,6 @@ Needs the redis-server binary and a reachable RabbitMQ; skips without them, unle
 (then it fails).
 """
 
-import time
 import uuid
 from typing import Any
 
@@ -84,22 +83,35 @@ def test_real_worker_generates_exactly_one_report_per_ingested_log(real_worker, 
     assert soh_values[-1] == 100.0  # capped
 
 
+def _handled_elsewhere_lines(worker: Stack, log_id: uuid.UUID) -> list[str]:
+    """The worker's log lines saying a task it was published with found `log_id` done already (reports.tasks)."""
+    return [
+        line
+        for line in worker.worker_log().splitlines()
+        if "log already handled by another batch" in line and str(log_id) in line
+    ]
+
+
 def test_real_worker_retry_of_a_committed_log_adds_no_report(real_worker, fleet, ingest, make_log):
     first = ingest(fleet, _varied_log(make_log, 0))
     _wait_for_reports([first.log_id], real_worker)
 
-    retry = ingest(fleet, _varied_log(make_log, 0))
+    retry = ingest(fleet, _varied_log(make_log, 0))  # a same-content retry publishes nothing (created=False)
+    assert _handled_elsewhere_lines(real_worker, first.log_id) == []
     from reports.dispatch import reports_enqueue
 
-    reports_enqueue([first.log_id])  # a duplicate delivery, as after a redelivery or a sweeper's re-enqueue
-    sentinel = ingest(fleet, _varied_log(make_log, 1))
-    _wait_for_reports([sentinel.log_id], real_worker)
-    # With 2 processes the duplicate may run just after the sentinel; it finds the log completed and
-    # leaves the database as it is, which is what is checked (a second report or attempt would show).
-    time.sleep(0.5)
+    assert reports_enqueue([first.log_id])  # a duplicate delivery, as after a redelivery or a sweeper's re-enqueue
+    # The duplicate's task has run once the worker logs that it found the log completed: only then is the
+    # database checked (a second report or attempt would show).
+    try:
+        wait_until(lambda: _handled_elsewhere_lines(real_worker, first.log_id), TIMEOUT_S, 0.1, "the duplicate's task")
+    except TimeoutError as exc:
+        pytest.fail(f"{exc}; worker log:\n{real_worker.tails()}")
+    real_worker.assert_alive()
 
+    assert len(_handled_elsewhere_lines(real_worker, first.log_id)) == 1
     assert (retry.log_id, retry.created) == (first.log_id, False)
-    assert BatteryReport.objects.count() == 2
+    assert BatteryReport.objects.count() == 1
     assert DiagnosticLog.objects.values_list("status", "attempts").get(pk=first.log_id) == (
         ProcessingStatus.COMPLETED,
         1,
