@@ -12,6 +12,7 @@ from django.db.models.functions import Coalesce, Now
 from common import readcache
 from common.exceptions import ConflictError, ForbiddenError, NotFoundError
 from vehicles.models import DeviceCredential, DiagnosticLog, Vehicle
+from vehicles.queries import newer_log_received_before
 from vehicles.tokens import device_token_hash, device_token_new
 
 _VEHICLE_TABLE = Vehicle._meta.db_table
@@ -45,8 +46,7 @@ WITH processed AS (
         AS c(log_id, soh, cycle_count, anomalies, codes)
     JOIN {_LOG_TABLE} AS l ON l.id = c.log_id
     WHERE NOT EXISTS (
-        SELECT 1 FROM {_LOG_TABLE} AS newer
-        WHERE newer.vehicle_id = l.vehicle_id AND newer.timestamp > l.timestamp AND newer.received_at < l.received_at
+        SELECT 1 FROM {_LOG_TABLE} AS newer WHERE {newer_log_received_before("l", "newer")}
     )
     ORDER BY l.vehicle_id, l.timestamp DESC
 )

@@ -21,6 +21,7 @@ from alerts.services.outbox import outbox_write
 from analytics.domain.cells import CellsSnapshot
 from analytics.domain.trend import JUMP_MIN_PCT
 from vehicles.models import DiagnosticLog, Vehicle
+from vehicles.queries import late_log_ids
 
 _ALERT_TABLE = Alert._meta.db_table
 _WATERMARK_TABLE = AlertWatermark._meta.db_table
@@ -53,20 +54,6 @@ class AlertOpenConflict(RuntimeError):
     back and its logs are taken again (reports.dispatch's sweeper)."""
 
 
-def _late_log_ids(cursor: Any, log_ids: list[str]) -> set[str]:
-    # A late log: older than one of the vehicle's logs received before it (vehicles.services' definition).
-    # LATERAL ... LIMIT 1, not EXISTS: PostgreSQL would turn EXISTS into a semi-join over every log of the table
-    # (a hash join, tens of ms per batch on a grown table); this stays one index probe per log.
-    cursor.execute(
-        f"SELECT l.id FROM {_LOG_TABLE} AS l CROSS JOIN LATERAL ("
-        f"SELECT 1 FROM {_LOG_TABLE} AS newer WHERE newer.vehicle_id = l.vehicle_id "
-        "AND newer.timestamp > l.timestamp AND newer.received_at < l.received_at LIMIT 1) AS n "
-        "WHERE l.id = ANY(%s::uuid[])",
-        [log_ids],
-    )
-    return {str(row[0]) for row in cursor.fetchall()}
-
-
 def alerts_evaluate(*, reports: Sequence[EvaluatedReport], now: datetime | None = None) -> int:
     """Fold a report batch into its vehicles' alerts and write the outbox; the number of events.
 
@@ -92,7 +79,7 @@ def alerts_evaluate(*, reports: Sequence[EvaluatedReport], now: datetime | None 
         )
         found = cursor.fetchall()
         log_ids = [str(report.log_id) for report in reports]
-        late = _late_log_ids(cursor, log_ids)
+        late = late_log_ids(cursor, log_ids)
     vehicles = {row[0]: row[1:4] for row in found}
     watermarks: dict[int, datetime] = {row[0]: row[4] for row in found if row[4] is not None}
     user_table = Alert._meta.get_field("acknowledged_by").related_model._meta.db_table  # type: ignore[union-attr]
