@@ -17,6 +17,7 @@ from common.exceptions import Conflict, ForbiddenError
 from reports.dispatch import reports_enqueue_on_commit
 from vehicles.history import cell_history_columns
 from vehicles.models import DiagnosticLog, ProcessingStatus, Vehicle
+from vehicles.queries import vehicle_claim
 
 logger = logging.getLogger(__name__)
 
@@ -29,27 +30,6 @@ class IngestResult:
     log_id: uuid.UUID
     created: bool
     status: str  # the log's ProcessingStatus after the call
-
-
-def _vehicle_pk_for_fleet(cursor: Any, *, vehicle_id: str, fleet_id: int) -> int:
-    """The vehicle's primary key, creating it in this fleet on first sight; 403 if another fleet owns it."""
-    cursor.execute(f"SELECT id, fleet_id FROM {_VEHICLE_TABLE} WHERE vehicle_id = %s", [vehicle_id])
-    row = cursor.fetchone()
-    if row is None:
-        # The unique constraint decides which fleet sees the vehicle first; the loser reads the winner's row.
-        cursor.execute(
-            f"INSERT INTO {_VEHICLE_TABLE} (vehicle_id, fleet_id, created_at) VALUES (%s, %s, now()) "
-            "ON CONFLICT (vehicle_id) DO NOTHING RETURNING id, fleet_id",
-            [vehicle_id, fleet_id],
-        )
-        row = cursor.fetchone()
-        if row is None:
-            cursor.execute(f"SELECT id, fleet_id FROM {_VEHICLE_TABLE} WHERE vehicle_id = %s", [vehicle_id])
-            row = cursor.fetchone()
-    vehicle_pk, owner_fleet_id = row
-    if owner_fleet_id != fleet_id:
-        raise ForbiddenError(f"Vehicle {vehicle_id} belongs to another fleet.")
-    return vehicle_pk
 
 
 def _same_content(stored: tuple[Any, ...], data: dict[str, Any]) -> bool:
@@ -136,7 +116,7 @@ def _ingest_full_path(*, fleet_id: int, data: dict[str, Any], new_id: uuid.UUID,
     """A vehicle seen for the first time, another fleet's vehicle, a retry or a conflict: one transaction."""
     timestamp: datetime = data["timestamp"]
     with transaction.atomic(), connection.cursor() as cursor:
-        vehicle_pk = _vehicle_pk_for_fleet(cursor, vehicle_id=data["vehicle_id"], fleet_id=fleet_id)
+        vehicle_pk = vehicle_claim(cursor, vehicle_id=data["vehicle_id"], fleet_id=fleet_id)
         cursor.execute(
             f"INSERT INTO {_LOG_TABLE} ({_LOG_COLUMNS}) VALUES (%s, %s, %s, %s::jsonb, %s, %s, %s, now(), %s, 0, '', "
             "now(), %s::float8[], %s::float8[], %s::float8) "

@@ -1,4 +1,5 @@
-"""SQL on the vehicles app's tables that other apps need, named once here (the table's owner).
+"""SQL on the vehicles app's tables that other apps need, named once here (the table's owner), and the rule
+"claim the vehicle or 403" (`vehicle_claim`, `vehicle_owner_check`) that the ingest and the vehicle writes share.
 
 The late-log rule: a log is *late* when one of its vehicle's logs with a newer ``timestamp`` was received
 before it (``received_at``). A late log is stored and reported, but never becomes the vehicle's latest
@@ -8,9 +9,38 @@ report and opens no alert out of order. The vehicle summaries (vehicles.services
 
 from typing import Any
 
-from vehicles.models import DiagnosticLog
+from common.exceptions import ForbiddenError
+from vehicles.models import DiagnosticLog, Vehicle
 
 LOG_TABLE = DiagnosticLog._meta.db_table
+VEHICLE_TABLE = Vehicle._meta.db_table
+
+
+def vehicle_owner_check(*, vehicle_id: str, owner_fleet_id: int, fleet_id: int) -> None:
+    """Contract §3: a fleet may write only its own vehicles; another fleet's is ForbiddenError (403)."""
+    if owner_fleet_id != fleet_id:
+        raise ForbiddenError(f"Vehicle {vehicle_id} belongs to another fleet.")
+
+
+def vehicle_claim(cursor: Any, *, vehicle_id: str, fleet_id: int) -> int:
+    """The vehicle's primary key, creating it in this fleet on first sight (a log's ingest); 403 if another
+    fleet owns it. The unique constraint decides which fleet sees the vehicle first; the loser reads the
+    winner's row."""
+    cursor.execute(f"SELECT id, fleet_id FROM {VEHICLE_TABLE} WHERE vehicle_id = %s", [vehicle_id])
+    row = cursor.fetchone()
+    if row is None:
+        cursor.execute(
+            f"INSERT INTO {VEHICLE_TABLE} (vehicle_id, fleet_id, created_at) VALUES (%s, %s, now()) "
+            "ON CONFLICT (vehicle_id) DO NOTHING RETURNING id, fleet_id",
+            [vehicle_id, fleet_id],
+        )
+        row = cursor.fetchone()
+        if row is None:
+            cursor.execute(f"SELECT id, fleet_id FROM {VEHICLE_TABLE} WHERE vehicle_id = %s", [vehicle_id])
+            row = cursor.fetchone()
+    vehicle_pk, owner_fleet_id = row
+    vehicle_owner_check(vehicle_id=vehicle_id, owner_fleet_id=owner_fleet_id, fleet_id=fleet_id)
+    return int(vehicle_pk)
 
 
 def newer_log_received_before(log: str, newer: str) -> str:

@@ -10,9 +10,9 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models.functions import Coalesce, Now
 
 from common import readcache
-from common.exceptions import ConflictError, ForbiddenError, NotFoundError
+from common.exceptions import ConflictError, NotFoundError
 from vehicles.models import DeviceCredential, DiagnosticLog, Vehicle
-from vehicles.queries import newer_log_received_before
+from vehicles.queries import newer_log_received_before, vehicle_owner_check
 from vehicles.tokens import device_token_hash, device_token_new
 
 _VEHICLE_TABLE = Vehicle._meta.db_table
@@ -127,8 +127,7 @@ def vehicle_register(*, fleet_id: int, vehicle_id: str, changes: dict[str, Any])
                 vehicle = Vehicle.objects.select_for_update(no_key=True).filter(vehicle_id=vehicle_id).first()
                 if vehicle is None:
                     raise VinTaken() from None
-        if vehicle.fleet_id != fleet_id:
-            raise ForbiddenError(f"Vehicle {vehicle_id} belongs to another fleet.")
+        vehicle_owner_check(vehicle_id=vehicle_id, owner_fleet_id=vehicle.fleet_id, fleet_id=fleet_id)
         if not created and changes:
             for field, value in changes.items():
                 setattr(vehicle, field, value)
@@ -155,8 +154,7 @@ def _fleet_vehicle_pk(*, fleet_id: int, vehicle_id: str) -> int:
     if row is None:
         raise NotFoundError("No such vehicle.")
     vehicle_pk, owner_fleet_id = row
-    if owner_fleet_id != fleet_id:
-        raise ForbiddenError(f"Vehicle {vehicle_id} belongs to another fleet.")
+    vehicle_owner_check(vehicle_id=vehicle_id, owner_fleet_id=owner_fleet_id, fleet_id=fleet_id)
     return vehicle_pk
 
 
