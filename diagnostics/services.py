@@ -14,6 +14,7 @@ from django.db import IntegrityError, connection, transaction
 from common import vocabulary
 from common.choices import text_choices
 from common.exceptions import Conflict, ForbiddenError
+from common.sql import unnest_rows
 from reports.dispatch import reports_enqueue_on_commit
 from vehicles.history import cell_history_columns
 from vehicles.models import DiagnosticLog, ProcessingStatus, Vehicle
@@ -235,15 +236,28 @@ def _copy_from(cursor: Any, buffer: bytes) -> None:
             copy.write(buffer)
 
 
+# The new logs' columns as the batch INSERT's parallel arrays (common.sql.unnest_rows), in parameter order.
+_NEW_LOG_ARRAYS = (
+    ("id", "uuid"),
+    ("vehicle_id", "bigint"),
+    ("ts", "timestamptz"),
+    ("cells", "jsonb"),
+    ("cycle_count", "int"),
+    ("nominal", "float8"),
+    ("current", "float8"),
+    ("voltages", "text"),
+    ("temperatures", "text"),
+    ("median", "float8"),
+)
+
+
 def _insert_new_logs(cursor: Any, rows: list[_NewLog]) -> set[uuid.UUID]:
     """Store the rows whose (vehicle, timestamp) is free, in one INSERT … ON CONFLICT DO NOTHING; their ids."""
     cursor.execute(
         f"INSERT INTO {_LOG_TABLE} ({_LOG_COLUMNS}) "
         "SELECT l.id, l.vehicle_id, l.ts, l.cells, l.cycle_count, l.nominal, l.current, now(), %s, 0, '', now(), "
         "l.voltages::float8[], l.temperatures::float8[], l.median "
-        "FROM unnest(%s::uuid[], %s::bigint[], %s::timestamptz[], %s::jsonb[], %s::int[], %s::float8[], "
-        "%s::float8[], %s::text[], %s::text[], %s::float8[]) "
-        "AS l(id, vehicle_id, ts, cells, cycle_count, nominal, current, voltages, temperatures, median) "
+        f"FROM {unnest_rows('l', _NEW_LOG_ARRAYS)} "
         "ON CONFLICT (vehicle_id, timestamp) DO NOTHING RETURNING id",
         [
             ProcessingStatus.PENDING,

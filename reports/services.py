@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 
 from alerts.services import EvaluatedReport, alerts_evaluate
+from common.sql import unnest_rows
 from reports.health import UnprocessableLog
 from reports.health.report import LogReport, StoredLog, log_report
 from reports.models import BatteryReport
@@ -21,6 +22,19 @@ from vehicles.services import CompletedReport, vehicle_summaries_update
 
 logger = logging.getLogger(__name__)
 _REPORT_TABLE = BatteryReport._meta.db_table
+# The batch's reports as the INSERT's parallel arrays (common.sql.unnest_rows), in parameter order.
+_REPORT_ARRAYS = (
+    ("log_id", "uuid"),
+    ("soh", "float8"),
+    ("anomalies", "jsonb"),
+    ("details", "jsonb"),
+    ("diagnostics", "jsonb"),
+    ("profile", "text"),
+    ("rules_version", "text"),
+    ("quality", "jsonb"),
+    ("fleet_id", "int"),
+    ("log_timestamp", "timestamptz"),
+)
 _LOG_TABLE = DiagnosticLog._meta.db_table
 _VEHICLE_TABLE = Vehicle._meta.db_table
 
@@ -227,11 +241,7 @@ def _reports_store(cursor: Any, done: Sequence[LogReport]) -> None:
         "(log_id, battery_soh, anomalies, anomaly_details, diagnostics, profile, rules_version, data_quality, "
         "fleet_id, log_timestamp, generated_at) "
         "SELECT r.log_id, r.soh, r.anomalies, r.details, r.diagnostics, r.profile, r.rules_version, r.quality, "
-        "r.fleet_id, r.log_timestamp, now() FROM unnest("
-        "%s::uuid[], %s::float8[], %s::jsonb[], %s::jsonb[], %s::jsonb[], %s::text[], %s::text[], %s::jsonb[], "
-        "%s::int[], %s::timestamptz[]"
-        ") AS r(log_id, soh, anomalies, details, diagnostics, profile, rules_version, quality, fleet_id, "
-        "log_timestamp) "
+        f"r.fleet_id, r.log_timestamp, now() FROM {unnest_rows('r', _REPORT_ARRAYS)} "
         "ON CONFLICT (log_id) DO NOTHING",
         [list(column) for column in zip(*rows, strict=True)],
     )

@@ -11,6 +11,7 @@ from django.db.models.functions import Coalesce, Now
 
 from common import readcache
 from common.exceptions import ConflictError, NotFoundError
+from common.sql import unnest_rows
 from vehicles.models import DeviceCredential, DiagnosticLog, Vehicle
 from vehicles.queries import newer_log_received_before, vehicle_owner_check
 from vehicles.tokens import device_token_hash, device_token_new
@@ -34,6 +35,14 @@ class CompletedReport:
 # the count; the newest completed report of the batch becomes `latest` only if it is newer than the
 # current one and is not a late log (a log older than one of the vehicle's logs received before it: it is
 # stored and reported, but it never becomes latest, whatever order the reports complete in).
+# The batch's completed reports as the summaries' parallel arrays (common.sql.unnest_rows), in parameter order.
+_COMPLETED_ARRAYS = (
+    ("log_id", "uuid"),
+    ("soh", "float8"),
+    ("cycle_count", "int"),
+    ("anomalies", "jsonb"),
+    ("codes", "jsonb"),
+)
 _NEWEST = "(c.log_id IS NOT NULL AND (v.latest_at IS NULL OR c.timestamp > v.latest_at))"
 _SUMMARIES_SQL = f"""
 WITH processed AS (
@@ -42,8 +51,7 @@ WITH processed AS (
 ), completed AS (
     SELECT DISTINCT ON (l.vehicle_id) l.vehicle_id, c.log_id, l.timestamp, c.soh, c.cycle_count, c.anomalies,
         ARRAY(SELECT jsonb_array_elements_text(c.codes)) AS codes
-    FROM unnest(%s::uuid[], %s::float8[], %s::int[], %s::jsonb[], %s::jsonb[])
-        AS c(log_id, soh, cycle_count, anomalies, codes)
+    FROM {unnest_rows("c", _COMPLETED_ARRAYS)}
     JOIN {_LOG_TABLE} AS l ON l.id = c.log_id
     WHERE NOT EXISTS (
         SELECT 1 FROM {_LOG_TABLE} AS newer WHERE {newer_log_received_before("l", "newer")}

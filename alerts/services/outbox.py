@@ -11,7 +11,11 @@ from django.db import connection
 from alerts.dispatch import deliveries_enqueue_on_commit
 from alerts.models import DeliveryStatus
 from alerts.services._shared import DELIVERY_TABLE, WEBHOOK_TABLE
+from common.sql import unnest_rows
 from common.timestamps import format_timestamp
+
+# The events as the delivery INSERT's parallel arrays (common.sql.unnest_rows), in parameter order.
+_EVENT_ARRAYS = (("alert_id", "uuid"), ("fleet_id", "bigint"), ("event", "text"), ("sequence", "int"), ("body", "text"))
 
 
 def outbox_write(events: list[tuple[str, int, str, int, dict[str, Any]]], *, now: datetime) -> list[uuid.UUID]:
@@ -32,8 +36,7 @@ def outbox_write(events: list[tuple[str, int, str, int, dict[str, Any]]], *, now
             f"INSERT INTO {DELIVERY_TABLE} (id, webhook_id, alert_id, event, sequence, body, status, attempts, "
             "last_error, next_attempt_at, created_at) "
             "SELECT gen_random_uuid(), w.id, e.alert_id, e.event, e.sequence, e.body, %s, 0, '', %s, now() "
-            "FROM unnest(%s::uuid[], %s::bigint[], %s::text[], %s::int[], %s::text[]) "
-            "WITH ORDINALITY AS e(alert_id, fleet_id, event, sequence, body, n) "
+            f"FROM {unnest_rows('e', _EVENT_ARRAYS, ordinality='n')} "
             f"JOIN {WEBHOOK_TABLE} AS w ON w.fleet_id = e.fleet_id AND w.active AND e.event = ANY(w.events) "
             "ORDER BY e.n, w.id ON CONFLICT DO NOTHING RETURNING id",
             [
